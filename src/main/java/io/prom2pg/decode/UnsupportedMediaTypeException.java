@@ -1,0 +1,9 @@
+package io.prom2pg.decode;
+
+/** The request is not a message prom2pg can decode (Content-Type or Content-Encoding). Answered 415. */
+public class UnsupportedMediaTypeException extends RuntimeException {
+
+    public UnsupportedMediaTypeException(String reason) {
+        super(reason);
+    }
+}

@@ -1,0 +1,130 @@
+package io.prom2pg.observe;
+
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.OnCamelContextStarted;
+
+/**
+ * prom2pg's own counters, published at {@code /observe/metrics} through the Prometheus registry
+ * that camel-micrometer-prometheus binds as {@code metricsRegistry}.
+ */
+public class IngestMetrics implements OnCamelContextStarted {
+
+    public static final String REASON_INVALID = "invalid";
+    public static final String REASON_DUPLICATE = "duplicate";
+    public static final String REASON_STORAGE_UNAVAILABLE = "storage_unavailable";
+
+    private static final Duration[] LATENCY_BUCKETS = {
+        Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+        Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+        Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)
+    };
+
+    private volatile MeterRegistry registry;
+    private Counter received;
+    private Counter written;
+    private Counter metadataWritten;
+    private Counter cacheHits;
+    private Counter cacheMisses;
+    private final ConcurrentMap<String, Counter> rejected = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Timer> requestTimers = new ConcurrentHashMap<>();
+
+    public void setMeterRegistry(MeterRegistry registry) {
+        bind(registry);
+    }
+
+    @Override
+    public void onContextStarted(CamelContext context) {
+        if (registry == null) {
+            MeterRegistry found = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            bind(found != null ? found : new SimpleMeterRegistry());
+        }
+    }
+
+    private synchronized void bind(MeterRegistry r) {
+        received = Counter.builder("prom2pg.samples.received")
+                .description("Samples decoded from remote write requests").register(r);
+        written = Counter.builder("prom2pg.samples.written")
+                .description("Samples committed to PostgreSQL").register(r);
+        metadataWritten = Counter.builder("prom2pg.metadata.written")
+                .description("Metric metadata entries stored").register(r);
+        cacheHits = Counter.builder("prom2pg.series.cache.hits")
+                .description("Series ids found in the in-memory cache").register(r);
+        cacheMisses = Counter.builder("prom2pg.series.cache.misses")
+                .description("Series ids looked up in or created in PostgreSQL").register(r);
+        rejected.clear();
+        requestTimers.clear();
+        registry = r;
+        for (String reason : new String[] {REASON_INVALID, REASON_DUPLICATE, REASON_STORAGE_UNAVAILABLE}) {
+            rejectedCounter(reason);
+        }
+    }
+
+    private MeterRegistry registry() {
+        if (registry == null) {
+            bind(new SimpleMeterRegistry());
+        }
+        return registry;
+    }
+
+    public void received(long samples) {
+        registry();
+        received.increment(samples);
+    }
+
+    /**
+     * One insert statement committed: {@code inserted} rows are new, the rest of {@code sent}
+     * were already stored (a retried request) and are counted as duplicates.
+     */
+    public void written(int inserted, int sent) {
+        registry();
+        written.increment(inserted);
+        if (sent > inserted) {
+            rejectedCounter(REASON_DUPLICATE).increment(sent - inserted);
+        }
+    }
+
+    public void metadataWritten(int entries) {
+        registry();
+        metadataWritten.increment(entries);
+    }
+
+    public void rejected(String reason, long samples) {
+        rejectedCounter(reason).increment(samples);
+    }
+
+    public void seriesCache(int hits, int misses) {
+        registry();
+        cacheHits.increment(hits);
+        cacheMisses.increment(misses);
+    }
+
+    /** Records the time since the exchange was created, by HTTP handler and status code. */
+    public void requestCompleted(Exchange exchange) {
+        Object code = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE);
+        String handler = exchange.getFromRouteId();
+        String key = handler + "|" + code;
+        Timer timer = requestTimers.computeIfAbsent(key, k -> Timer.builder("prom2pg.request.duration")
+                .description("Time from a request's arrival to its answer")
+                .tag("handler", String.valueOf(handler))
+                .tag("code", String.valueOf(code == null ? 200 : code))
+                .serviceLevelObjectives(LATENCY_BUCKETS)
+                .register(registry()));
+        timer.record(exchange.getClock().elapsed(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    private Counter rejectedCounter(String reason) {
+        return rejected.computeIfAbsent(reason, r -> Counter.builder("prom2pg.samples.rejected")
+                .description("Samples not stored, by reason")
+                .tag("reason", r)
+                .register(registry()));
+    }
+}

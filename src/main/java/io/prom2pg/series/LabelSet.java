@@ -1,0 +1,171 @@
+package io.prom2pg.series;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.proto.RemoteWriteV1.Label;
+import org.apache.commons.codec.digest.MurmurHash3;
+
+/**
+ * One series' identity: its labels in canonical order (sorted by name, empty values dropped, as
+ * Prometheus treats an empty value as an absent label) and a 128-bit key over that order.
+ * Construction enforces the remote write contract: a non-empty {@code __name__}, no empty or
+ * repeated names, no NUL characters (PostgreSQL text cannot hold them).
+ */
+public final class LabelSet {
+
+    public static final String METRIC_NAME = "__name__";
+    private static final byte SEPARATOR = (byte) 0xff; // never part of valid UTF-8
+
+    private final String metricName;
+    private final String[] names;   // without __name__
+    private final String[] values;
+    private final long keyHigh;
+    private final long keyLow;
+
+    private LabelSet(String metricName, String[] names, String[] values, long keyHigh, long keyLow) {
+        this.metricName = metricName;
+        this.names = names;
+        this.values = values;
+        this.keyHigh = keyHigh;
+        this.keyLow = keyLow;
+    }
+
+    /** Canonicalises and validates the labels of one remote write TimeSeries. */
+    public static LabelSet of(List<Label> labels) {
+        if (labels.isEmpty()) {
+            throw new InvalidRequestException("series without labels");
+        }
+        Label[] sorted = labels.toArray(new Label[0]);
+        if (!isSorted(sorted)) {
+            sorted = sorted.clone();
+            Arrays.sort(sorted, Comparator.comparing(Label::getName));
+        }
+        String metricName = null;
+        List<String> names = new ArrayList<>(sorted.length);
+        List<String> values = new ArrayList<>(sorted.length);
+        String previous = null;
+        for (Label label : sorted) {
+            String name = label.getName();
+            String value = label.getValue();
+            if (name.isEmpty()) {
+                throw new InvalidRequestException("label with an empty name in series " + describe(sorted));
+            }
+            if (name.equals(previous)) {
+                throw new InvalidRequestException("repeated label name '" + printable(name) + "' in series " + describe(sorted));
+            }
+            previous = name;
+            if (name.indexOf('\0') >= 0 || value.indexOf('\0') >= 0) {
+                throw new InvalidRequestException("NUL character in label '" + printable(name) + "' of series " + describe(sorted));
+            }
+            if (METRIC_NAME.equals(name)) {
+                metricName = value;
+            } else if (!value.isEmpty()) {
+                names.add(name);
+                values.add(value);
+            }
+        }
+        if (metricName == null || metricName.isEmpty()) {
+            throw new InvalidRequestException("series without a metric name (__name__): " + describe(sorted));
+        }
+        String[] n = names.toArray(new String[0]);
+        String[] v = values.toArray(new String[0]);
+        long[] key = hash(metricName, n, v);
+        return new LabelSet(metricName, n, v, key[0], key[1]);
+    }
+
+    private static boolean isSorted(Label[] labels) {
+        for (int i = 1; i < labels.length; i++) {
+            if (labels[i - 1].getName().compareTo(labels[i].getName()) > 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long[] hash(String metricName, String[] names, String[] values) {
+        int size = 0;
+        byte[][] parts = new byte[2 + 2 * names.length][];
+        parts[0] = METRIC_NAME.getBytes(StandardCharsets.UTF_8);
+        parts[1] = metricName.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < names.length; i++) {
+            parts[2 + 2 * i] = names[i].getBytes(StandardCharsets.UTF_8);
+            parts[3 + 2 * i] = values[i].getBytes(StandardCharsets.UTF_8);
+        }
+        for (byte[] part : parts) {
+            size += part.length + 1;
+        }
+        byte[] buffer = new byte[size];
+        int at = 0;
+        for (byte[] part : parts) {
+            System.arraycopy(part, 0, buffer, at, part.length);
+            at += part.length;
+            buffer[at++] = SEPARATOR;
+        }
+        return MurmurHash3.hash128x64(buffer, 0, buffer.length, 0);
+    }
+
+    public String metricName() {
+        return metricName;
+    }
+
+    /** Label names other than {@code __name__}, sorted. */
+    public String[] names() {
+        return names;
+    }
+
+    public String[] values() {
+        return values;
+    }
+
+    /** The 64 bits the in-memory series cache is keyed by. */
+    public long cacheKey() {
+        return keyHigh;
+    }
+
+    /** The full 128-bit key, unique per series in the database. */
+    public byte[] key() {
+        byte[] key = new byte[16];
+        for (int i = 0; i < 8; i++) {
+            key[i] = (byte) (keyHigh >>> (56 - 8 * i));
+            key[8 + i] = (byte) (keyLow >>> (56 - 8 * i));
+        }
+        return key;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder(metricName).append('{');
+        for (int i = 0; i < names.length; i++) {
+            if (i > 0) {
+                sb.append(", ");
+            }
+            sb.append(names[i]).append("=\"").append(values[i]).append('"');
+        }
+        return sb.append('}').toString();
+    }
+
+    private static String describe(Label[] labels) {
+        StringBuilder sb = new StringBuilder("{");
+        for (int i = 0; i < labels.length && sb.length() < 200; i++) {
+            if (i > 0) {
+                sb.append(", ");
+            }
+            sb.append(printable(labels[i].getName())).append("=\"").append(printable(labels[i].getValue())).append('"');
+        }
+        if (sb.length() >= 200) {
+            sb.setLength(200);
+            sb.append("...");
+        }
+        return sb.append('}').toString();
+    }
+
+    private static String printable(String s) {
+        String shortened = s.length() > 100 ? s.substring(0, 100) + "..." : s;
+        return shortened.replace("\0", "\\0").replaceAll("[\\r\\n]", " ");
+    }
+}

