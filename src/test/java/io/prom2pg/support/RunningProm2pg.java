@@ -1,0 +1,96 @@
+package io.prom2pg.support;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import io.prom2pg.Prom2pg;
+
+/** prom2pg started in this JVM from the project's real routes/ folder, on free ports. */
+public final class RunningProm2pg implements AutoCloseable {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    public final int httpPort;
+    public final int managementPort;
+    public final String schema;
+    private final Prom2pg app;
+
+    private RunningProm2pg(Prom2pg app, int httpPort, int managementPort, String schema) {
+        this.app = app;
+        this.httpPort = httpPort;
+        this.managementPort = managementPort;
+        this.schema = schema;
+    }
+
+    /** Starts prom2pg against the given JDBC URL (empty for the embedded server). */
+    public static RunningProm2pg start(String jdbcUrl, String schema, Map<String, String> extra) throws Exception {
+        int http = Ports.free();
+        int management = Ports.free();
+        Map<String, String> props = new HashMap<>();
+        props.put("prom2pg.http.host", "127.0.0.1");
+        props.put("prom2pg.http.port", String.valueOf(http));
+        props.put("prom2pg.management.port", String.valueOf(management));
+        props.put("prom2pg.db.url", jdbcUrl);
+        props.put("prom2pg.db.user", "postgres");
+        props.put("prom2pg.db.schema", schema);
+        props.put("prom2pg.db.ping-interval-ms", "200");
+        props.put("prom2pg.db.connection-timeout-ms", "2000");
+        props.putAll(extra);
+        return new RunningProm2pg(Prom2pg.start(props), http, management, schema);
+    }
+
+    public Prom2pg app() {
+        return app;
+    }
+
+    public URI writeUri() {
+        return URI.create("http://127.0.0.1:" + httpPort + "/api/v1/write");
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + httpPort + path);
+    }
+
+    public HttpResponse<String> management(String path) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + path))
+                .timeout(Duration.ofSeconds(10)).GET().build();
+        return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    public boolean isReady() throws Exception {
+        return management("/observe/health/ready").statusCode() == 200;
+    }
+
+    /** Waits until readiness is up, failing after the timeout. */
+    public RunningProm2pg awaitReady(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!isReady()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("prom2pg not ready after " + timeout + ": "
+                        + management("/observe/health/ready").body());
+            }
+            Thread.sleep(100);
+        }
+        return this;
+    }
+
+    /** The value of one line of /observe/metrics, e.g. {@code prom2pg_samples_written_total}. */
+    public double metric(String series) throws Exception {
+        for (String line : management("/observe/metrics").body().split("\n")) {
+            if (line.startsWith(series + " ")) {
+                return Double.parseDouble(line.substring(series.length() + 1).trim());
+            }
+        }
+        throw new AssertionError("no metric line " + series);
+    }
+
+    @Override
+    public void close() throws Exception {
+        app.stop();
+    }
+}
