@@ -151,6 +151,7 @@ class RemoteWriteContractTest {
         HttpResponse<String> response = RemoteWrite.postBody(prom2pg.writeUri(), SnappyDataFormat.compress(garbage),
                 "application/x-protobuf");
         assertEquals(400, response.statusCode());
+        assertTrue(response.body().startsWith("body is not a remote write protobuf message"), response.body());
         assertEquals(1, response.body().strip().lines().count(), response.body());
     }
 

@@ -97,8 +97,9 @@ public class IngestMetrics implements OnCamelContextStarted {
         metadataWritten.increment(entries);
     }
 
-    public void rejected(String reason, long samples) {
-        rejectedCounter(reason).increment(samples);
+    /** Samples not stored; {@code samples} is null when the request was not decoded far enough to count them. */
+    public void rejected(String reason, Number samples) {
+        rejectedCounter(reason).increment(samples == null ? 0 : samples.doubleValue());
     }
 
     public void seriesCache(int hits, int misses) {

@@ -9,10 +9,11 @@ import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
  * <p>Bounded by entries. Each of a fixed number of lock-striped segments keeps two
  * generations: lookups look in the current one, then in the previous one (promoting the
  * entry); when the current generation is full it becomes the previous one and the old
- * previous one is dropped. Series written at least once per generation never leave the
- * cache; series not seen for two generations are forgotten and looked up again in
- * PostgreSQL on their next sample. With a capacity of N entries, up to N/2 active series are
- * held without misses.
+ * previous one is dropped. A series stays cached as long as fewer than about capacity/2 other
+ * series are added between two of its writes; so with a capacity of N entries, N/2 active
+ * series (those written every scrape) are held without misses, however many series come and go
+ * beside them in smaller numbers. Series not seen for two generations are forgotten and looked
+ * up again in PostgreSQL on their next sample.
  */
 public final class SeriesCache {
 

@@ -26,7 +26,7 @@ public class SchemaMigrator implements OnCamelContextStarted {
     private long maxBackoffMillis = 15_000;
 
     private volatile boolean ready;
-    private volatile String lastError = "migration not started";
+    private volatile String lastError = "schema migration in progress";
     private volatile boolean stopped;
     private Thread worker;
 

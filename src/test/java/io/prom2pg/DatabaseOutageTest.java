@@ -1,0 +1,102 @@
+package io.prom2pg;
+
+import static io.prom2pg.support.RemoteWrite.sample;
+import static io.prom2pg.support.RemoteWrite.series;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.store.EmbeddedPostgresServer;
+import io.prom2pg.support.Ports;
+import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.TestDatabase;
+import org.junit.jupiter.api.Test;
+
+/** A database that goes away, or is not there yet, costs retries (503), never data. */
+class DatabaseOutageTest {
+
+    static final long T0 = 1_795_493_709_000L;
+
+    @Test
+    void should_answer_503_while_the_database_is_down_and_recover_without_loss() throws Exception {
+        Path dataDir = Files.createTempDirectory("prom2pg-outage");
+        int port = Ports.free();
+        EmbeddedPostgresServer pg = EmbeddedPostgresServer.start(dataDir, port);
+        String url = pg.jdbcUrl();
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, "outage", Map.of()).awaitReady(Duration.ofSeconds(30))) {
+            WriteRequest before = request("test_outage_before");
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), before).statusCode());
+
+            pg.close();
+            WriteRequest during = request("test_outage_during");
+            HttpResponse<String> refused = RemoteWrite.post(prom2pg.writeUri(), during);
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertEquals("5", refused.headers().firstValue("Retry-After").orElse(null));
+            assertTrue(refused.body().startsWith("storage unavailable"), refused.body());
+            awaitReadiness(prom2pg, false);
+
+            pg = EmbeddedPostgresServer.start(dataDir, port);
+            awaitReadiness(prom2pg, true);
+            // the sender retries until it gets a 2xx, as Prometheus does
+            int status = 0;
+            for (int attempt = 0; attempt < 50 && status != 204; attempt++) {
+                status = RemoteWrite.post(prom2pg.writeUri(), during).statusCode();
+                if (status != 204) {
+                    Thread.sleep(200);
+                }
+            }
+            assertEquals(204, status);
+            assertEquals(10, TestDatabase.queryLong(url, "SELECT count(*) FROM outage.metrics WHERE name = 'test_outage_before'"));
+            assertEquals(10, TestDatabase.queryLong(url, "SELECT count(*) FROM outage.metrics WHERE name = 'test_outage_during'"));
+            assertTrue(prom2pg.metric("prom2pg_samples_rejected_total{reason=\"storage_unavailable\"}") >= 10);
+        } finally {
+            pg.close();
+        }
+    }
+
+    @Test
+    void should_start_before_its_database_and_wait_for_it_with_readiness_down() throws Exception {
+        Path dataDir = Files.createTempDirectory("prom2pg-late-db");
+        int port = Ports.free();
+        String url = "jdbc:postgresql://localhost:" + port + "/postgres";
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, "late", Map.of())) {
+            assertFalse(prom2pg.isReady());
+            HttpResponse<String> refused = RemoteWrite.post(prom2pg.writeUri(), request("test_late"));
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("database not ready"), refused.body());
+
+            try (EmbeddedPostgresServer pg = EmbeddedPostgresServer.start(dataDir, port)) {
+                prom2pg.awaitReady(Duration.ofSeconds(40));
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("test_late")).statusCode());
+                assertEquals(10, TestDatabase.queryLong(url, "SELECT count(*) FROM late.metrics WHERE name = 'test_late'"));
+            }
+        }
+    }
+
+    private static WriteRequest request(String name) {
+        WriteRequest.Builder request = WriteRequest.newBuilder();
+        for (int i = 0; i < 5; i++) {
+            request.addTimeseries(series("__name__", name, "i", String.valueOf(i))
+                    .addSamples(sample(T0, i)).addSamples(sample(T0 + 15_000, i)));
+        }
+        return request.build();
+    }
+
+    private static void awaitReadiness(RunningProm2pg prom2pg, boolean ready) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (prom2pg.isReady() != ready) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("readiness did not become " + ready);
+            }
+            Thread.sleep(100);
+        }
+    }
+}

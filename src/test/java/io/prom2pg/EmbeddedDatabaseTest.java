@@ -1,0 +1,52 @@
+package io.prom2pg;
+
+import static io.prom2pg.support.RemoteWrite.sample;
+import static io.prom2pg.support.RemoteWrite.series;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.store.Database;
+import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.RunningProm2pg;
+import org.junit.jupiter.api.Test;
+
+/** With no database configured prom2pg runs its own PostgreSQL, and keeps the data across restarts. */
+class EmbeddedDatabaseTest {
+
+    @Test
+    void should_run_an_embedded_postgresql_and_keep_the_data_across_restarts() throws Exception {
+        Path dataDir = Files.createTempDirectory("prom2pg-embedded").resolve("data");
+        Map<String, String> embedded = Map.of("prom2pg.embedded.data-dir", dataDir.toString(), "prom2pg.embedded.port", "0");
+        WriteRequest request = WriteRequest.newBuilder()
+                .addTimeseries(series("__name__", "test_restart", "job", "a").addSamples(sample(1_795_493_709_000L, 42)))
+                .build();
+
+        try (RunningProm2pg first = RunningProm2pg.start("", "prom2pg", embedded).awaitReady(Duration.ofSeconds(60))) {
+            assertNotNull(database(first).embedded(), "embedded server in use");
+            assertEquals(204, RemoteWrite.post(first.writeUri(), request).statusCode());
+        }
+        assertTrue(Files.exists(dataDir.resolve("PG_VERSION")), "data directory created at " + dataDir);
+
+        try (RunningProm2pg second = RunningProm2pg.start("", "prom2pg", embedded).awaitReady(Duration.ofSeconds(60))) {
+            try (Connection c = database(second).getConnection(); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT value FROM prom2pg.metrics WHERE name = 'test_restart'")) {
+                assertTrue(rs.next(), "sample written before the restart is there");
+                assertEquals(42.0, rs.getDouble(1));
+            }
+        }
+    }
+
+    private static Database database(RunningProm2pg prom2pg) {
+        return prom2pg.app().context().getRegistry().lookupByNameAndType("dataSource", Database.class);
+    }
+}

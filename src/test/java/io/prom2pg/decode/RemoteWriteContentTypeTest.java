@@ -1,0 +1,28 @@
+package io.prom2pg.decode;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+
+class RemoteWriteContentTypeTest {
+
+    private final RemoteWriteContentType check = new RemoteWriteContentType();
+
+    @Test
+    void should_accept_what_prometheus_sends() {
+        assertDoesNotThrow(() -> check.check("application/x-protobuf", "snappy"));
+        assertDoesNotThrow(() -> check.check("Application/X-Protobuf; proto=prometheus.WriteRequest", "SNAPPY"));
+        assertDoesNotThrow(() -> check.check("application/x-protobuf", null));
+    }
+
+    @Test
+    void should_refuse_other_media_types_and_encodings() {
+        assertThrows(UnsupportedMediaTypeException.class, () -> check.check(null, "snappy"));
+        assertThrows(UnsupportedMediaTypeException.class, () -> check.check("text/plain", "snappy"));
+        assertThrows(UnsupportedMediaTypeException.class, () -> check.check("application/x-protobuf-text", "snappy"));
+        assertThrows(UnsupportedMediaTypeException.class,
+                () -> check.check("application/x-protobuf;proto=io.prometheus.write.v2.Request", "snappy"));
+        assertThrows(UnsupportedMediaTypeException.class, () -> check.check("application/x-protobuf", "zstd"));
+    }
+}
