@@ -130,6 +130,33 @@ class RemoteWriteContractTest {
     }
 
     @Test
+    void should_store_late_and_early_samples_in_partitions_made_for_them() throws Exception {
+        long year2001 = 978_307_200_000L;   // 2001-01-01T00:00:00Z
+        long year2040 = 2_208_988_800_000L; // 2040-01-01T00:00:00Z
+        WriteRequest request = WriteRequest.newBuilder()
+                .addTimeseries(series("__name__", "test_partitions").addSamples(sample(year2001, 1)).addSamples(sample(year2040, 2)))
+                .build();
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
+        assertEquals(List.of("1.0", "2.0"), values("test_partitions"));
+        assertEquals(1, TestDatabase.queryLong(jdbcUrl, "SELECT count(*) FROM " + prom2pg.schema + ".samples_20010101"));
+        assertEquals(1, TestDatabase.queryLong(jdbcUrl, "SELECT count(*) FROM " + prom2pg.schema + ".samples_20400101"));
+    }
+
+    @Test
+    void should_create_partitions_ahead_of_the_data() throws Exception {
+        String tomorrow = java.time.LocalDate.now(java.time.ZoneOffset.UTC).plusDays(2)
+                .format(java.time.format.DateTimeFormatter.BASIC_ISO_DATE);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        long found = 0;
+        while (found == 0 && System.nanoTime() < deadline) {
+            found = TestDatabase.queryLong(jdbcUrl, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE n.nspname = '" + prom2pg.schema + "' AND c.relname = 'samples_" + tomorrow + "'");
+            Thread.sleep(100);
+        }
+        assertEquals(1, found, "partition samples_" + tomorrow + " exists before any sample of that day");
+    }
+
+    @Test
     void should_answer_400_for_a_body_that_is_not_snappy() throws Exception {
         HttpResponse<String> response = RemoteWrite.postBody(prom2pg.writeUri(),
                 new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f, 1, 2, 3}, "application/x-protobuf");
