@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# prom2pg throughput benchmark: one command, numbers on stdout, a summary and a plot in the
+# output folder. Starts prom2pg (embedded PostgreSQL, fresh data directory) and loads it.
+#
+#   bench/run.sh                      # 100k series, 20 senders, 2000 samples/request
+#   SERIES=1000000 ROUNDS=3 bench/run.sh
+#   BENCH_JFR=1 bench/run.sh          # also record a JFR profile of prom2pg
+#
+# Settings (environment): SERIES, SENDERS, BATCH, WARMUP_ROUNDS, ROUNDS, PACED_RATE, PACED_ROUNDS,
+# PROM2PG_JAVA_OPTS (JVM options for prom2pg), and any PROM2PG_* setting of prom2pg itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERIES=${SERIES:-100000}
+SENDERS=${SENDERS:-20}
+BATCH=${BATCH:-2000}
+WARMUP_ROUNDS=${WARMUP_ROUNDS:-1}
+ROUNDS=${ROUNDS:-10}
+PACED_RATE=${PACED_RATE:-0}
+PACED_ROUNDS=${PACED_ROUNDS:-0}
+OUT=${OUT:-target/bench/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+
+mvn -q -B -DskipTests package test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test >/dev/null
+CP="target/test-classes:target/classes:$(cat target/bench.classpath)"
+
+JAVA_OPTS=(${PROM2PG_JAVA_OPTS:-})
+if [ -n "${BENCH_JFR:-}" ]; then
+  JAVA_OPTS+=("-XX:StartFlightRecording=filename=$OUT/prom2pg.jfr,settings=profile,dumponexit=true")
+fi
+PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29201 PROM2PG_MANAGEMENT_PORT=29876 \
+PROM2PG_EMBEDDED_PORT=25433 PROM2PG_EMBEDDED_DATA_DIR="$OUT/data" \
+  java "${JAVA_OPTS[@]}" -jar target/prom2pg.jar >"$OUT/prom2pg.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
+
+T0=$(date +%s.%N)
+until curl -sf -o /dev/null http://127.0.0.1:29876/observe/health/ready; do
+  kill -0 $PID 2>/dev/null || { tail -30 "$OUT/prom2pg.log"; exit 1; }
+  sleep 0.1
+done
+echo "prom2pg ready in $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s (fresh embedded database; pid $PID)"
+
+java -cp "$CP" io.prom2pg.bench.Bench --pid "$PID" --series "$SERIES" --senders "$SENDERS" --batch "$BATCH" \
+  --warmup-rounds "$WARMUP_ROUNDS" --rounds "$ROUNDS" --paced-rate "$PACED_RATE" --paced-rounds "$PACED_ROUNDS" \
+  --out "$OUT"
+echo "output: $OUT"
