@@ -37,30 +37,46 @@ public final class LabelSet {
 
     /** Canonicalises and validates the labels of one remote write TimeSeries. */
     public static LabelSet of(List<Label> labels) {
-        if (labels.isEmpty()) {
+        String[] names = new String[labels.size()];
+        String[] values = new String[labels.size()];
+        for (int i = 0; i < names.length; i++) {
+            names[i] = labels.get(i).getName();
+            values[i] = labels.get(i).getValue();
+        }
+        return of(names, values);
+    }
+
+    /** Canonicalises and validates labels given as parallel arrays of names and values. */
+    public static LabelSet of(String[] labelNames, String[] labelValues) {
+        int n = labelNames.length;
+        if (n == 0) {
             throw new InvalidRequestException("series without labels");
         }
-        Label[] sorted = labels.toArray(new Label[0]);
-        if (!isSorted(sorted)) {
-            sorted = sorted.clone();
-            Arrays.sort(sorted, Comparator.comparing(Label::getName));
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        if (!isSorted(labelNames)) {
+            Arrays.sort(order, Comparator.comparing(i -> labelNames[i]));
         }
         String metricName = null;
-        List<String> names = new ArrayList<>(sorted.length);
-        List<String> values = new ArrayList<>(sorted.length);
+        List<String> names = new ArrayList<>(n);
+        List<String> values = new ArrayList<>(n);
         String previous = null;
-        for (Label label : sorted) {
-            String name = label.getName();
-            String value = label.getValue();
+        for (int k = 0; k < n; k++) {
+            String name = labelNames[order[k]];
+            String value = labelValues[order[k]];
             if (name.isEmpty()) {
-                throw new InvalidRequestException("label with an empty name in series " + describe(sorted));
+                throw new InvalidRequestException("label with an empty name in series " + describe(labelNames, labelValues));
             }
             if (name.equals(previous)) {
-                throw new InvalidRequestException("repeated label name '" + printable(name) + "' in series " + describe(sorted));
+                throw new InvalidRequestException("repeated label name '" + printable(name) + "' in series "
+                        + describe(labelNames, labelValues));
             }
             previous = name;
             if (name.indexOf('\0') >= 0 || value.indexOf('\0') >= 0) {
-                throw new InvalidRequestException("NUL character in label '" + printable(name) + "' of series " + describe(sorted));
+                throw new InvalidRequestException("NUL character in label '" + printable(name) + "' of series "
+                        + describe(labelNames, labelValues));
             }
             if (METRIC_NAME.equals(name)) {
                 metricName = value;
@@ -70,17 +86,17 @@ public final class LabelSet {
             }
         }
         if (metricName == null || metricName.isEmpty()) {
-            throw new InvalidRequestException("series without a metric name (__name__): " + describe(sorted));
+            throw new InvalidRequestException("series without a metric name (__name__): " + describe(labelNames, labelValues));
         }
-        String[] n = names.toArray(new String[0]);
+        String[] nm = names.toArray(new String[0]);
         String[] v = values.toArray(new String[0]);
-        long[] key = hash(metricName, n, v);
-        return new LabelSet(metricName, n, v, key[0], key[1]);
+        long[] key = hash(metricName, nm, v);
+        return new LabelSet(metricName, nm, v, key[0], key[1]);
     }
 
-    private static boolean isSorted(Label[] labels) {
-        for (int i = 1; i < labels.length; i++) {
-            if (labels[i - 1].getName().compareTo(labels[i].getName()) > 0) {
+    private static boolean isSorted(String[] names) {
+        for (int i = 1; i < names.length; i++) {
+            if (names[i - 1].compareTo(names[i]) > 0) {
                 return false;
             }
         }
@@ -122,11 +138,6 @@ public final class LabelSet {
         return values;
     }
 
-    /** The 64 bits the in-memory series cache is keyed by. */
-    public long cacheKey() {
-        return keyHigh;
-    }
-
     /** The full 128-bit key, unique per series in the database. */
     public byte[] key() {
         byte[] key = new byte[16];
@@ -149,13 +160,13 @@ public final class LabelSet {
         return sb.append('}').toString();
     }
 
-    private static String describe(Label[] labels) {
+    private static String describe(String[] names, String[] values) {
         StringBuilder sb = new StringBuilder("{");
-        for (int i = 0; i < labels.length && sb.length() < 200; i++) {
+        for (int i = 0; i < names.length && sb.length() < 200; i++) {
             if (i > 0) {
                 sb.append(", ");
             }
-            sb.append(printable(labels[i].getName())).append("=\"").append(printable(labels[i].getValue())).append('"');
+            sb.append(printable(names[i])).append("=\"").append(printable(values[i])).append('"');
         }
         if (sb.length() >= 200) {
             sb.setLength(200);

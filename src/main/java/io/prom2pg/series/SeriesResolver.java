@@ -3,23 +3,28 @@ package io.prom2pg.series;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.prom2pg.decode.DecodedWrite;
 import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.decode.Labels;
 import io.prom2pg.observe.IngestMetrics;
-import io.prom2pg.proto.RemoteWriteV1.Sample;
-import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
-import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.store.MetadataBatch;
 import io.prom2pg.store.SampleChunk;
 import io.prom2pg.store.SeriesStore;
 import io.prom2pg.store.SeriesStore.NewSeries;
 import io.prom2pg.store.WriteBatch;
+import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2ObjectLinkedOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2ObjectMap;
 
 /**
- * Turns a decoded remote write request into a {@link WriteBatch}: validates every series and
- * sample first (so an invalid request writes nothing), resolves series ids through the cache,
- * creates the missing series in one round trip, and groups samples into chunks per time window.
+ * Turns a decoded remote write request into a {@link WriteBatch}: checks every sample and every
+ * series not seen before (so an invalid request writes nothing), resolves series ids through
+ * the cache, creates the missing series in one round trip, and groups samples into chunks per
+ * time window.
+ *
+ * <p>The cache is keyed by the hash of a series' labels as encoded on the wire; a series is
+ * decoded into strings and canonicalised only on a miss. Two encodings of one label set (other
+ * label order, say) are two cache entries for the same database row.
  */
 public class SeriesResolver {
 
@@ -49,106 +54,109 @@ public class SeriesResolver {
         this.chunkSize = chunkSize;
     }
 
-    /** Samples in a request, before any validation. */
-    public static int countSamples(WriteRequest request) {
-        int samples = 0;
-        for (TimeSeries ts : request.getTimeseriesList()) {
-            samples += ts.getSamplesCount();
-        }
-        return samples;
-    }
-
-    public WriteBatch resolve(WriteRequest request) {
-        List<TimeSeries> timeseries = request.getTimeseriesList();
-        int samples = countSamples(request);
+    public WriteBatch resolve(DecodedWrite write) {
+        int samples = write.sampleCount();
         if (metrics != null) {
             metrics.received(samples);
         }
-        LabelSet[] labelSets;
+        long[] ids;
         MetadataBatch metadata;
         try {
-            labelSets = validate(timeseries);
-            metadata = MetadataBatch.of(request.getMetadataList());
+            checkTimestamps(write);
+            metadata = MetadataBatch.of(write.metadata());
+            ids = ids(write);
         } catch (InvalidRequestException e) {
             if (metrics != null) {
                 metrics.rejected(IngestMetrics.REASON_INVALID, samples);
             }
             throw e;
         }
-        long[] ids = ids(labelSets);
-        return new WriteBatch(chunks(timeseries, ids, samples), metadata, samples);
+        return new WriteBatch(chunks(write, ids), metadata, samples);
     }
 
-    private static LabelSet[] validate(List<TimeSeries> timeseries) {
-        LabelSet[] labelSets = new LabelSet[timeseries.size()];
-        for (int i = 0; i < labelSets.length; i++) {
-            TimeSeries ts = timeseries.get(i);
-            if (ts.getSamplesCount() == 0) {
-                continue;
-            }
-            labelSets[i] = LabelSet.of(ts.getLabelsList());
-            for (Sample sample : ts.getSamplesList()) {
-                long t = sample.getTimestamp();
-                if (t < MIN_TIMESTAMP || t > MAX_TIMESTAMP) {
-                    throw new InvalidRequestException("sample timestamp " + t + " ms of series " + labelSets[i]
-                            + " is outside the years 1 to 9999");
-                }
+    private static void checkTimestamps(DecodedWrite write) {
+        for (int j = 0; j < write.sampleCount(); j++) {
+            long t = write.sampleTime(j);
+            if (t < MIN_TIMESTAMP || t > MAX_TIMESTAMP) {
+                throw new InvalidRequestException("sample timestamp " + t + " ms of series "
+                        + LabelSet.of(write.labels(write.sampleSeries(j)).names(), write.labels(write.sampleSeries(j)).values())
+                        + " is outside the years 1 to 9999");
             }
         }
-        return labelSets;
     }
 
-    private long[] ids(LabelSet[] labelSets) {
-        long[] ids = new long[labelSets.length];
+    private long[] ids(DecodedWrite write) {
+        int n = write.seriesCount();
+        long[] ids = new long[n];
         List<NewSeries> misses = new ArrayList<>();
-        List<Integer> missIndex = new ArrayList<>();
+        List<Long> missHashes = new ArrayList<>();
+        Long2IntOpenHashMap missIndex = null;
+        int[] missOf = null;
         int hits = 0;
-        for (int i = 0; i < labelSets.length; i++) {
-            LabelSet ls = labelSets[i];
-            if (ls == null) {
-                continue;
-            }
-            long id = cache.get(ls.cacheKey());
-            if (id == SeriesCache.MISSING) {
-                misses.add(new NewSeries(ls.key(), ls.metricName(), ls.names(), ls.values()));
-                missIndex.add(i);
-            } else {
+        for (int i = 0; i < n; i++) {
+            long hash = write.labelHash(i);
+            long id = cache.get(hash);
+            if (id != SeriesCache.MISSING) {
                 ids[i] = id;
                 hits++;
+                continue;
             }
+            if (missIndex == null) {
+                missIndex = new Long2IntOpenHashMap();
+                missIndex.defaultReturnValue(-1);
+                missOf = new int[n];
+                java.util.Arrays.fill(missOf, -1);
+            }
+            int m = missIndex.get(hash);
+            if (m < 0) {
+                Labels labels = write.labels(i);
+                LabelSet ls = LabelSet.of(labels.names(), labels.values());
+                m = misses.size();
+                misses.add(new NewSeries(ls.key(), ls.metricName(), ls.names(), ls.values()));
+                missHashes.add(hash);
+                missIndex.put(hash, m);
+            }
+            missOf[i] = m;
         }
         if (!misses.isEmpty()) {
             long[] created = store.resolve(misses);
-            for (int j = 0; j < created.length; j++) {
-                int i = missIndex.get(j);
-                ids[i] = created[j];
-                cache.put(labelSets[i].cacheKey(), created[j]);
+            for (int m = 0; m < created.length; m++) {
+                cache.put(missHashes.get(m), created[m]);
+            }
+            for (int i = 0; i < n; i++) {
+                if (missOf[i] >= 0) {
+                    ids[i] = created[missOf[i]];
+                }
             }
         }
         if (metrics != null) {
-            metrics.seriesCache(hits, misses.size());
+            metrics.seriesCache(hits, n - hits);
         }
         return ids;
     }
 
-    private List<SampleChunk> chunks(List<TimeSeries> timeseries, long[] ids, int samples) {
+    private List<SampleChunk> chunks(DecodedWrite write, long[] ids) {
+        int samples = write.sampleCount();
         Long2ObjectMap<List<SampleChunk>> byWindow = new Long2ObjectLinkedOpenHashMap<>();
-        for (int i = 0; i < ids.length; i++) {
-            TimeSeries ts = timeseries.get(i);
-            for (Sample sample : ts.getSamplesList()) {
-                long window = SampleChunk.windowOf(sample.getTimestamp());
-                List<SampleChunk> list = byWindow.get(window);
-                if (list == null) {
-                    list = new ArrayList<>(1);
-                    byWindow.put(window, list);
+        long lastWindow = Long.MIN_VALUE;
+        List<SampleChunk> last = null;
+        for (int j = 0; j < samples; j++) {
+            long t = write.sampleTime(j);
+            long window = SampleChunk.windowOf(t);
+            if (window != lastWindow) {
+                last = byWindow.get(window);
+                if (last == null) {
+                    last = new ArrayList<>(1);
+                    byWindow.put(window, last);
                 }
-                SampleChunk chunk = list.isEmpty() ? null : list.get(list.size() - 1);
-                if (chunk == null || chunk.getSize() >= chunkSize) {
-                    chunk = new SampleChunk(window, Math.min(samples, chunkSize));
-                    list.add(chunk);
-                }
-                chunk.add(sample.getTimestamp(), ids[i], sample.getValue());
+                lastWindow = window;
             }
+            SampleChunk chunk = last.isEmpty() ? null : last.get(last.size() - 1);
+            if (chunk == null || chunk.getSize() >= chunkSize) {
+                chunk = new SampleChunk(window, Math.min(samples, chunkSize));
+                last.add(chunk);
+            }
+            chunk.add(t, ids[write.sampleSeries(j)], write.sampleValue(j));
         }
         List<SampleChunk> chunks = new ArrayList<>();
         byWindow.values().forEach(chunks::addAll);

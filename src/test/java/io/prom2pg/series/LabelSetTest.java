@@ -19,7 +19,6 @@ class LabelSetTest {
         LabelSet sorted = LabelSet.of(labels("__name__", "up", "instance", "a", "job", "b"));
         LabelSet unsorted = LabelSet.of(labels("job", "b", "__name__", "up", "instance", "a"));
         assertArrayEquals(sorted.key(), unsorted.key());
-        assertEquals(sorted.cacheKey(), unsorted.cacheKey());
         assertArrayEquals(new String[] {"instance", "job"}, unsorted.names());
         assertArrayEquals(new String[] {"a", "b"}, unsorted.values());
         assertEquals("up", unsorted.metricName());
@@ -33,10 +32,10 @@ class LabelSetTest {
 
     @Test
     void should_not_confuse_label_boundaries() {
-        assertNotEquals(LabelSet.of(labels("__name__", "up", "a", "bc")).cacheKey(),
-                LabelSet.of(labels("__name__", "up", "ab", "c")).cacheKey());
-        assertNotEquals(LabelSet.of(labels("__name__", "up", "a", "b")).cacheKey(),
-                LabelSet.of(labels("__name__", "upa", "b", "")).cacheKey());
+        assertNotEquals(java.util.Arrays.toString(LabelSet.of(labels("__name__", "up", "a", "bc")).key()),
+                java.util.Arrays.toString(LabelSet.of(labels("__name__", "up", "ab", "c")).key()));
+        assertNotEquals(java.util.Arrays.toString(LabelSet.of(labels("__name__", "up", "a", "b")).key()),
+                java.util.Arrays.toString(LabelSet.of(labels("__name__", "upa", "b", "")).key()));
     }
 
     @Test

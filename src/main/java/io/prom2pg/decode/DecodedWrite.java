@@ -1,0 +1,115 @@
+package io.prom2pg.decode;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
+
+/**
+ * A remote write request as {@link RemoteWriteDataFormat} reads it: no object per series or
+ * sample. Each series is a 64-bit hash of its encoded labels plus where those bytes sit in the
+ * body (decoded into strings only when the series is not cached); samples are column arrays
+ * that point at their series by index.
+ */
+public final class DecodedWrite {
+
+    private final byte[] body;
+    private int seriesCount;
+    private long[] labelHashes = new long[64];
+    private int[] labelOffsets = new int[64];
+    private int[] labelLengths = new int[64];
+    private byte[][] labelBytes = new byte[64][];
+
+    private int sampleCount;
+    private int[] sampleSeries = new int[256];
+    private long[] sampleTimes = new long[256];
+    private double[] sampleValues = new double[256];
+
+    private final List<MetricMetadata> metadata = new ArrayList<>();
+
+    DecodedWrite(byte[] body) {
+        this.body = body;
+    }
+
+    int addSeries(long labelHash, byte[] bytes, int offset, int length) {
+        if (seriesCount == labelHashes.length) {
+            int n = seriesCount * 2;
+            labelHashes = Arrays.copyOf(labelHashes, n);
+            labelOffsets = Arrays.copyOf(labelOffsets, n);
+            labelLengths = Arrays.copyOf(labelLengths, n);
+            labelBytes = Arrays.copyOf(labelBytes, n);
+        }
+        labelHashes[seriesCount] = labelHash;
+        labelBytes[seriesCount] = bytes == body ? null : bytes;
+        labelOffsets[seriesCount] = offset;
+        labelLengths[seriesCount] = length;
+        return seriesCount++;
+    }
+
+    void addSample(int series, long timestamp, double value) {
+        if (sampleCount == sampleTimes.length) {
+            int n = sampleCount * 2;
+            sampleSeries = Arrays.copyOf(sampleSeries, n);
+            sampleTimes = Arrays.copyOf(sampleTimes, n);
+            sampleValues = Arrays.copyOf(sampleValues, n);
+        }
+        sampleSeries[sampleCount] = series;
+        sampleTimes[sampleCount] = timestamp;
+        sampleValues[sampleCount] = value;
+        sampleCount++;
+    }
+
+    /** Points samples from {@code firstSample} to the end at series i (its labels come last). */
+    void setSeries(int firstSample, int series) {
+        Arrays.fill(sampleSeries, firstSample, sampleCount, series);
+    }
+
+    void addMetadata(MetricMetadata m) {
+        metadata.add(m);
+    }
+
+    public int seriesCount() {
+        return seriesCount;
+    }
+
+    /** Hash of series i's encoded label fields: equal bytes, equal hash. */
+    public long labelHash(int i) {
+        return labelHashes[i];
+    }
+
+    /** Series i's labels, decoded and checked against the remote write contract. */
+    public Labels labels(int i) {
+        byte[] bytes = labelBytes[i] != null ? labelBytes[i] : body;
+        return Labels.decode(bytes, labelOffsets[i], labelLengths[i]);
+    }
+
+    public int sampleCount() {
+        return sampleCount;
+    }
+
+    public int sampleSeries(int j) {
+        return sampleSeries[j];
+    }
+
+    public long sampleTime(int j) {
+        return sampleTimes[j];
+    }
+
+    public double sampleValue(int j) {
+        return sampleValues[j];
+    }
+
+    public List<MetricMetadata> metadata() {
+        return metadata;
+    }
+
+    /** Samples in the request, for the counters (also when it is rejected later). */
+    public int getSampleCount() {
+        return sampleCount;
+    }
+
+    public int getSeriesCount() {
+        return seriesCount;
+    }
+}

@@ -1,0 +1,154 @@
+package io.prom2pg.decode;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.WireFormat;
+import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.DataFormat;
+import org.apache.camel.spi.DataFormatName;
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.commons.codec.digest.MurmurHash3;
+
+/**
+ * Reads a remote write 1.0 {@code WriteRequest} with protobuf-java's {@link CodedInputStream}
+ * into a {@link DecodedWrite}, without building an object per series, label or sample: a series'
+ * labels are hashed as the bytes they are on the wire, and decoded into strings only later, for
+ * series that are not cached yet. Field numbers are those of {@code remote_write_v1.proto};
+ * fields it does not know are skipped, as protobuf does.
+ */
+public class RemoteWriteDataFormat extends ServiceSupport implements DataFormat, DataFormatName {
+
+    @Override
+    public String getDataFormatName() {
+        return "remoteWriteV1";
+    }
+
+    @Override
+    public void marshal(Exchange exchange, Object graph, OutputStream stream) {
+        throw new UnsupportedOperationException("prom2pg only reads remote write requests");
+    }
+
+    @Override
+    public Object unmarshal(Exchange exchange, InputStream stream) throws Exception {
+        byte[] body = exchange.getMessage().getBody(byte[].class);
+        if (body == null) {
+            body = stream.readAllBytes();
+        }
+        return read(body);
+    }
+
+    public static DecodedWrite read(byte[] body) {
+        DecodedWrite write = new DecodedWrite(body);
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(body);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            while (!in.isAtEnd()) {
+                int tag = in.readTag();
+                switch (WireFormat.getTagFieldNumber(tag)) {
+                    case 1 -> {
+                        checkLengthDelimited(tag);
+                        int length = in.readRawVarint32();
+                        int limit = in.pushLimit(length);
+                        readTimeSeries(in, body, write);
+                        in.popLimit(limit);
+                    }
+                    case 3 -> {
+                        checkLengthDelimited(tag);
+                        write.addMetadata(MetricMetadata.parseFrom(in.readBytes()));
+                    }
+                    default -> in.skipField(tag);
+                }
+            }
+        } catch (InvalidProtocolBufferException e) {
+            throw new InvalidRequestException("body is not a remote write protobuf message: " + e.getMessage());
+        } catch (IOException e) {
+            throw new InvalidRequestException("body is not a remote write protobuf message: " + e.getMessage());
+        }
+        return write;
+    }
+
+    private static void readTimeSeries(CodedInputStream in, byte[] body, DecodedWrite write) throws IOException {
+        int labelsStart = -1;
+        int labelsEnd = -1;
+        int[] ranges = null; // label field ranges, only when they are not contiguous
+        int rangeCount = 0;
+        int firstSample = write.sampleCount();
+        while (!in.isAtEnd()) {
+            int position = in.getTotalBytesRead();
+            int tag = in.readTag();
+            int field = WireFormat.getTagFieldNumber(tag);
+            if (field == 1) {
+                checkLengthDelimited(tag);
+                in.skipRawBytes(in.readRawVarint32());
+                int end = in.getTotalBytesRead();
+                if (labelsStart < 0) {
+                    labelsStart = position;
+                } else if (ranges == null && labelsEnd != position) {
+                    ranges = new int[16];
+                    ranges[rangeCount++] = labelsStart;
+                    ranges[rangeCount++] = labelsEnd;
+                }
+                if (ranges != null) {
+                    if (rangeCount == ranges.length) {
+                        ranges = java.util.Arrays.copyOf(ranges, rangeCount * 2);
+                    }
+                    ranges[rangeCount++] = position;
+                    ranges[rangeCount++] = end;
+                }
+                labelsEnd = end;
+            } else if (field == 2) {
+                checkLengthDelimited(tag);
+                int limit = in.pushLimit(in.readRawVarint32());
+                long timestamp = 0;
+                double value = 0;
+                while (!in.isAtEnd()) {
+                    int t = in.readTag();
+                    switch (t) {
+                        case (1 << 3) | WireFormat.WIRETYPE_FIXED64 -> value = in.readDouble();
+                        case (2 << 3) | WireFormat.WIRETYPE_VARINT -> timestamp = in.readInt64();
+                        default -> in.skipField(t);
+                    }
+                }
+                in.popLimit(limit);
+                write.addSample(-1, timestamp, value);
+            } else {
+                in.skipField(tag);
+            }
+        }
+        if (write.sampleCount() == firstSample) {
+            return; // a series without samples stores nothing
+        }
+        byte[] labels = body;
+        int offset = Math.max(labelsStart, 0);
+        int length = Math.max(labelsEnd - labelsStart, 0);
+        if (ranges != null) {
+            // labels interleaved with other fields: hash and keep them as one contiguous copy
+            int size = 0;
+            for (int i = 0; i < rangeCount; i += 2) {
+                size += ranges[i + 1] - ranges[i];
+            }
+            labels = new byte[size];
+            int at = 0;
+            for (int i = 0; i < rangeCount; i += 2) {
+                System.arraycopy(body, ranges[i], labels, at, ranges[i + 1] - ranges[i]);
+                at += ranges[i + 1] - ranges[i];
+            }
+            offset = 0;
+            length = size;
+        }
+        long hash = MurmurHash3.hash128x64(labels, offset, length, 0)[0];
+        int series = write.addSeries(hash, labels, offset, length);
+        write.setSeries(firstSample, series);
+    }
+
+    private static void checkLengthDelimited(int tag) throws InvalidProtocolBufferException {
+        if (WireFormat.getTagWireType(tag) != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+            throw new InvalidProtocolBufferException("field " + WireFormat.getTagFieldNumber(tag) + " has the wrong wire type");
+        }
+    }
+}
