@@ -25,7 +25,8 @@ CREATE TABLE ${schema}.series (
     CONSTRAINT series_labels_key UNIQUE (labels_key)
 );
 CREATE INDEX series_metric_name_idx ON ${schema}.series (metric_name);
-CREATE INDEX series_labels_idx ON ${schema}.series USING gin (labels jsonb_path_ops);
+-- No GIN index on labels: it made creating series ~30% slower, and queries name a metric first.
+-- For label queries across metrics: CREATE INDEX ON prom2pg.series USING gin (labels jsonb_path_ops);
 
 -- Samples: one row per (series, time). Values are stored bit for bit (NaN payloads included).
 DO $$

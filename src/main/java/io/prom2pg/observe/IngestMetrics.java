@@ -34,6 +34,8 @@ public class IngestMetrics implements OnCamelContextStarted {
     private Counter metadataWritten;
     private Counter cacheHits;
     private Counter cacheMisses;
+    private Counter seriesResolved;
+    private Timer seriesCreation;
     private final ConcurrentMap<String, Counter> rejected = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Timer> requestTimers = new ConcurrentHashMap<>();
 
@@ -60,6 +62,11 @@ public class IngestMetrics implements OnCamelContextStarted {
                 .description("Series ids found in the in-memory cache").register(r);
         cacheMisses = Counter.builder("prom2pg.series.cache.misses")
                 .description("Series ids looked up in or created in PostgreSQL").register(r);
+        seriesResolved = Counter.builder("prom2pg.series.resolved")
+                .description("Series looked up in or created in PostgreSQL (cache misses, once per request)").register(r);
+        seriesCreation = Timer.builder("prom2pg.series.create.duration")
+                .description("Time to create (or find) the series a request's cache misses name, per request")
+                .serviceLevelObjectives(LATENCY_BUCKETS).register(r);
         rejected.clear();
         requestTimers.clear();
         registry = r;
@@ -106,6 +113,12 @@ public class IngestMetrics implements OnCamelContextStarted {
         registry();
         cacheHits.increment(hits);
         cacheMisses.increment(misses);
+    }
+
+    public void seriesCreated(int series, long nanos) {
+        registry();
+        seriesResolved.increment(series);
+        seriesCreation.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     /** Records the time since the exchange was created, by HTTP handler and status code. */

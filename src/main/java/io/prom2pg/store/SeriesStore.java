@@ -1,5 +1,8 @@
 package io.prom2pg.store;
 
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,8 +13,12 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
 
 import javax.sql.DataSource;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 
 /**
  * Creates series rows in bulk and reads their ids. Safe with several prom2pg instances on one
@@ -24,8 +31,11 @@ public class SeriesStore {
     public record NewSeries(byte[] key, String metricName, String[] names, String[] values) {
     }
 
+    private static final JsonFactory JSON = new JsonFactory();
+
     private DataSource dataSource;
     private String schema = "prom2pg";
+    private Semaphore creators = new Semaphore(2);
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -33,6 +43,15 @@ public class SeriesStore {
 
     public void setSchema(String schema) {
         this.schema = Schema.checkName(schema);
+    }
+
+    /**
+     * How many requests may create series at once. New series all insert into the same index
+     * pages (the id sequence, the metric name), so more concurrent creators mostly wait on each
+     * other's page locks; a few, each with a whole request's misses, go faster.
+     */
+    public void setConcurrency(int concurrency) {
+        this.creators = new Semaphore(Math.max(1, concurrency));
     }
 
     /**
@@ -46,6 +65,12 @@ public class SeriesStore {
         List<NewSeries> sorted = new ArrayList<>(series);
         sorted.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
         Map<Key, Long> ids = new HashMap<>(series.size() * 2);
+        try {
+            creators.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageUnavailableException("interrupted while waiting to create series");
+        }
         try (Connection c = dataSource.getConnection()) {
             insert(c, sorted, ids);
             if (ids.size() < series.size()) {
@@ -59,6 +84,8 @@ public class SeriesStore {
             }
         } catch (SQLException e) {
             throw new StorageUnavailableException("creating series failed: " + Sql.oneLine(e), e);
+        } finally {
+            creators.release();
         }
         long[] result = new long[series.size()];
         for (int i = 0; i < result.length; i++) {
@@ -73,38 +100,40 @@ public class SeriesStore {
 
     private void insert(Connection c, List<NewSeries> sorted, Map<Key, Long> ids) throws SQLException {
         int n = sorted.size();
-        Integer[] idx = new Integer[n];
         byte[][] keys = new byte[n][];
         String[] metrics = new String[n];
-        List<Integer> labelIdx = new ArrayList<>();
-        List<String> labelNames = new ArrayList<>();
-        List<String> labelValues = new ArrayList<>();
+        String[] labels = new String[n];
         for (int i = 0; i < n; i++) {
             NewSeries s = sorted.get(i);
-            idx[i] = i;
             keys[i] = s.key();
             metrics[i] = s.metricName();
-            for (int j = 0; j < s.names().length; j++) {
-                labelIdx.add(i);
-                labelNames.add(s.names()[j]);
-                labelValues.add(s.values()[j]);
-            }
+            labels[i] = json(s.names(), s.values());
         }
-        String sql = "WITH k AS (SELECT * FROM unnest(?::int4[], ?::bytea[], ?::text[]) AS k(idx, key, metric)),"
-                + " l AS (SELECT idx, jsonb_object_agg(name, value) AS labels"
-                + "       FROM unnest(?::int4[], ?::text[], ?::text[]) AS l(idx, name, value) GROUP BY idx)"
-                + " INSERT INTO " + schema + ".series (labels_key, metric_name, labels)"
-                + " SELECT k.key, k.metric, coalesce(l.labels, '{}'::jsonb) FROM k LEFT JOIN l USING (idx) ORDER BY k.idx"
+        // rows go in key order, so that concurrent writers of overlapping series cannot deadlock
+        String sql = "INSERT INTO " + schema + ".series (labels_key, metric_name, labels)"
+                + " SELECT k, m, CAST(l AS jsonb) FROM unnest(?::bytea[], ?::text[], ?::text[]) AS u(k, m, l)"
                 + " ON CONFLICT (labels_key) DO NOTHING RETURNING id, labels_key";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setArray(1, c.createArrayOf("int4", idx));
-            ps.setArray(2, c.createArrayOf("bytea", keys));
-            ps.setArray(3, c.createArrayOf("text", metrics));
-            ps.setArray(4, c.createArrayOf("int4", labelIdx.toArray(new Integer[0])));
-            ps.setArray(5, c.createArrayOf("text", labelNames.toArray(new String[0])));
-            ps.setArray(6, c.createArrayOf("text", labelValues.toArray(new String[0])));
+            ps.setArray(1, c.createArrayOf("bytea", keys));
+            ps.setArray(2, c.createArrayOf("text", metrics));
+            ps.setArray(3, c.createArrayOf("text", labels));
             readIds(ps, ids);
         }
+    }
+
+    /** The labels as a JSON object, written by Jackson (escaping included). */
+    static String json(String[] names, String[] values) {
+        StringWriter out = new StringWriter(32 * (names.length + 1));
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            for (int i = 0; i < names.length; i++) {
+                g.writeStringField(names[i], values[i]);
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString();
     }
 
     private void select(Connection c, List<byte[]> keys, Map<Key, Long> ids) throws SQLException {

@@ -49,7 +49,7 @@ public final class Bench {
         long interval = 15_000;
         int totalRounds = warmupRounds + rounds + pacedRounds;
         long start = (System.currentTimeMillis() / interval - totalRounds - 1) * interval;
-        BenchSeries series = new BenchSeries(seriesCount);
+        BenchSeries series = new BenchSeries(seriesCount, Integer.parseInt(opt.getOrDefault("series-set", "0")));
         LoadGenerator load = new LoadGenerator(write, series, senders, batch, start, interval);
         List<String> report = new ArrayList<>();
         report.add(String.format("load: %,d series x 8 labels, %,d samples per request, %d senders; "

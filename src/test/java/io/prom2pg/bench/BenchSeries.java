@@ -17,9 +17,14 @@ final class BenchSeries {
     private final byte[][] labelBlocks;
 
     BenchSeries(int count) {
+        this(count, 0);
+    }
+
+    /** A set of series; sets with different numbers share no series. */
+    BenchSeries(int count, int set) {
         labelBlocks = new byte[count][];
         for (int i = 0; i < count; i++) {
-            labelBlocks[i] = encodeLabels(labels(i));
+            labelBlocks[i] = encodeLabels(labels(i, set));
         }
     }
 
@@ -28,7 +33,7 @@ final class BenchSeries {
     }
 
     /** Label names and values of series i, sorted by name. */
-    static String[] labels(int i) {
+    static String[] labels(int i, int set) {
         return new String[] {
             "__name__", "bench_metric_" + (i % METRICS),
             "container", "container-" + (i % 7),
@@ -37,7 +42,7 @@ final class BenchSeries {
             "namespace", "namespace-" + (i / 1000 % 100),
             "node", "worker-" + (i % 50) + ".example.internal",
             "pod", "app-" + (i / 10) + "-5d8f7c9b4-x" + Integer.toString(i % 10, 36),
-            "uid", String.format("%08x-0000-4000-8000-%012x", i, (long) i * 2654435761L & 0xffffffffffffL),
+            "uid", String.format("%08x-%04x-4000-8000-%012x", i, set, (long) i * 2654435761L & 0xffffffffffffL),
         };
     }
 
