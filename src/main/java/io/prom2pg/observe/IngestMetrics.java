@@ -37,6 +37,7 @@ public class IngestMetrics implements OnCamelContextStarted {
     private Counter seriesResolved;
     private Timer seriesCreation;
     private final ConcurrentMap<String, Counter> rejected = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Counter> requestsRejected = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Timer> requestTimers = new ConcurrentHashMap<>();
 
     public void setMeterRegistry(MeterRegistry registry) {
@@ -68,11 +69,14 @@ public class IngestMetrics implements OnCamelContextStarted {
                 .description("Time to create (or find) the series a request's cache misses name, per request")
                 .serviceLevelObjectives(LATENCY_BUCKETS).register(r);
         rejected.clear();
+        requestsRejected.clear();
         requestTimers.clear();
         registry = r;
         for (String reason : new String[] {REASON_INVALID, REASON_DUPLICATE, REASON_STORAGE_UNAVAILABLE}) {
             rejectedCounter(reason);
         }
+        requestsRejected.computeIfAbsent("overloaded", k -> Counter.builder("prom2pg.requests.rejected")
+                .description("Requests refused before decoding, by reason").tag("reason", k).register(r));
     }
 
     private MeterRegistry registry() {
@@ -107,6 +111,13 @@ public class IngestMetrics implements OnCamelContextStarted {
     /** Samples not stored; {@code samples} is null when the request was not decoded far enough to count them. */
     public void rejected(String reason, Number samples) {
         rejectedCounter(reason).increment(samples == null ? 0 : samples.doubleValue());
+    }
+
+    /** A whole request refused before it was decoded (its samples are not known). */
+    public void requestRejected(String reason) {
+        requestsRejected.computeIfAbsent(reason, r -> Counter.builder("prom2pg.requests.rejected")
+                .description("Requests refused before decoding, by reason").tag("reason", r).register(registry()))
+                .increment();
     }
 
     public void seriesCache(int hits, int misses) {

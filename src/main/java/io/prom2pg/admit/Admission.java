@@ -1,0 +1,114 @@
+package io.prom2pg.admit;
+
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.airlift.compress.snappy.SnappyDecompressor;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.OnCamelContextStarted;
+
+/**
+ * Bounds the work in flight: at most {@code maxRequests} requests and {@code maxBytes}
+ * decompressed body bytes are decoded and written at once. A request beyond either bound is
+ * refused at once ({@link OverloadedException}, answered 503 with {@code Retry-After}), before
+ * its body is decompressed, so a flood costs prom2pg no more memory than its caps allow and
+ * nothing is acknowledged that was not stored.
+ */
+public class Admission implements OnCamelContextStarted {
+
+    static final String ADMITTED_BYTES = "prom2pgAdmittedBytes";
+
+    private int maxRequests = 16;
+    private long maxBytes = 64L * 1024 * 1024;
+    private long maxBodyBytes = 32L * 1024 * 1024;
+    private Semaphore requests = new Semaphore(maxRequests);
+    private final AtomicLong bytesInFlight = new AtomicLong();
+    private final AtomicLong peakBytesInFlight = new AtomicLong();
+
+    public void setMaxRequests(int maxRequests) {
+        this.maxRequests = maxRequests;
+        this.requests = new Semaphore(maxRequests);
+    }
+
+    public void setMaxBytes(long maxBytes) {
+        this.maxBytes = maxBytes;
+    }
+
+    /** The decompressed body limit: a body declaring more is refused by the decoder, not counted here. */
+    public void setMaxBodyBytes(long maxBodyBytes) {
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** Admits the exchange's request or throws; an admitted request must be {@link #release}d. */
+    public void admit(Exchange exchange) {
+        byte[] body = exchange.getMessage().getBody(byte[].class);
+        long size = weight(body, maxBodyBytes);
+        if (!requests.tryAcquire()) {
+            throw new OverloadedException("overloaded: " + maxRequests + " requests in flight (prom2pg.limits.max-requests-in-flight)");
+        }
+        long now = bytesInFlight.addAndGet(size);
+        if (now > maxBytes && now != size) {
+            bytesInFlight.addAndGet(-size);
+            requests.release();
+            throw new OverloadedException("overloaded: " + (now - size) + " body bytes in flight, this request would add "
+                    + size + " (prom2pg.limits.max-bytes-in-flight " + maxBytes + ")");
+        }
+        peakBytesInFlight.accumulateAndGet(now, Math::max);
+        exchange.setProperty(ADMITTED_BYTES, size);
+    }
+
+    /** Releases what {@link #admit} took for this exchange, if anything; safe to call twice. */
+    public void release(Exchange exchange) {
+        Long size = exchange.getProperty(ADMITTED_BYTES, Long.class);
+        if (size != null) {
+            exchange.removeProperty(ADMITTED_BYTES);
+            bytesInFlight.addAndGet(-size);
+            requests.release();
+        }
+    }
+
+    /** The memory a request will take: its body plus the decompressed size its snappy header declares. */
+    static long weight(byte[] body, long maxBodyBytes) {
+        if (body == null) {
+            return 0;
+        }
+        long declared = 0;
+        try {
+            declared = Math.max(0, SnappyDecompressor.getUncompressedLength(body, 0));
+        } catch (RuntimeException e) {
+            // not snappy: the decoder will reject it; count the body only
+        }
+        return body.length + (declared > maxBodyBytes ? 0 : declared);
+    }
+
+    @Override
+    public void onContextStarted(CamelContext context) {
+        MeterRegistry registry = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        if (registry != null) {
+            Gauge.builder("prom2pg.requests.in.flight", this, Admission::requestsInFlight)
+                    .description("Requests being decoded and written").register(registry);
+            Gauge.builder("prom2pg.bytes.in.flight", this, Admission::bytesInFlight)
+                    .description("Body bytes (compressed and decompressed) of the requests in flight").baseUnit("bytes")
+                    .register(registry);
+        }
+    }
+
+    public long bytesInFlight() {
+        return bytesInFlight.get();
+    }
+
+    public long peakBytesInFlight() {
+        return peakBytesInFlight.get();
+    }
+
+    public int requestsInFlight() {
+        return maxRequests - requests.availablePermits();
+    }
+
+    public long maxBytes() {
+        return maxBytes;
+    }
+}
