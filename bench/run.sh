@@ -25,13 +25,14 @@ mvn -q -B -DskipTests package test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test >/dev/null
 CP="target/test-classes:target/classes:$(cat target/bench.classpath)"
 
-JAVA_OPTS=(${PROM2PG_JAVA_OPTS:-})
+# prom2pg runs as users run it: bin/prom2pg, with its bounded JVM defaults unless
+# PROM2PG_JAVA_OPTS says otherwise
 if [ -n "${BENCH_JFR:-}" ]; then
-  JAVA_OPTS+=("-XX:StartFlightRecording=filename=$OUT/prom2pg.jfr,settings=profile,dumponexit=true")
+  export PROM2PG_EXTRA_JAVA_OPTS="-XX:StartFlightRecording=filename=$OUT/prom2pg.jfr,settings=profile,dumponexit=true"
 fi
 PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29201 PROM2PG_MANAGEMENT_PORT=29876 \
 PROM2PG_EMBEDDED_PORT=25433 PROM2PG_EMBEDDED_DATA_DIR="$OUT/data" \
-  java "${JAVA_OPTS[@]}" -jar target/prom2pg.jar >"$OUT/prom2pg.log" 2>&1 &
+  bin/prom2pg >"$OUT/prom2pg.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 

@@ -40,6 +40,7 @@ class OverloadTest {
                 "prom2pg.limits.max-requests-in-flight", "3",
                 "prom2pg.limits.max-bytes-in-flight", String.valueOf(maxBytes),
                 "prom2pg.limits.retry-after-seconds", "2",
+                "prom2pg.limits.max-wait-ms", "50",
                 "prom2pg.db.pool-size", "2");
         try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, limits).awaitReady(Duration.ofSeconds(30))) {
             Set<Integer> acknowledged = ConcurrentHashMap.newKeySet();

@@ -1,6 +1,7 @@
 package io.prom2pg.admit;
 
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.airlift.compress.snappy.SnappyDecompressor;
@@ -11,21 +12,22 @@ import org.apache.camel.Exchange;
 import org.apache.camel.spi.OnCamelContextStarted;
 
 /**
- * Bounds the work in flight: at most {@code maxRequests} requests and {@code maxBytes}
- * decompressed body bytes are decoded and written at once. A request beyond either bound is
- * refused at once ({@link OverloadedException}, answered 503 with {@code Retry-After}), before
- * its body is decompressed, so a flood costs prom2pg no more memory than its caps allow and
- * nothing is acknowledged that was not stored.
+ * Bounds the work in flight: at most {@code maxRequests} requests and {@code maxBytes} body
+ * bytes (compressed plus decompressed) are decoded and written at once. A request past either
+ * bound waits up to {@code maxWaitMillis} for room, then is refused ({@link OverloadedException},
+ * answered 503 with {@code Retry-After}), before its body is decompressed: a flood costs prom2pg
+ * no more memory than its caps allow, and nothing is acknowledged that was not stored.
  */
 public class Admission implements OnCamelContextStarted {
 
     static final String ADMITTED_BYTES = "prom2pgAdmittedBytes";
 
     private int maxRequests = 16;
-    private long maxBytes = 64L * 1024 * 1024;
+    private int maxBytes = 32 * 1024 * 1024;
     private long maxBodyBytes = 32L * 1024 * 1024;
+    private long maxWaitMillis = 2000;
     private Semaphore requests = new Semaphore(maxRequests);
-    private final AtomicLong bytesInFlight = new AtomicLong();
+    private Semaphore bytes = new Semaphore(maxBytes);
     private final AtomicLong peakBytesInFlight = new AtomicLong();
 
     public void setMaxRequests(int maxRequests) {
@@ -33,8 +35,9 @@ public class Admission implements OnCamelContextStarted {
         this.requests = new Semaphore(maxRequests);
     }
 
-    public void setMaxBytes(long maxBytes) {
+    public void setMaxBytes(int maxBytes) {
         this.maxBytes = maxBytes;
+        this.bytes = new Semaphore(maxBytes);
     }
 
     /** The decompressed body limit: a body declaring more is refused by the decoder, not counted here. */
@@ -42,30 +45,36 @@ public class Admission implements OnCamelContextStarted {
         this.maxBodyBytes = maxBodyBytes;
     }
 
+    /** How long a request past a bound waits for room before it is refused. */
+    public void setMaxWaitMillis(long maxWaitMillis) {
+        this.maxWaitMillis = maxWaitMillis;
+    }
+
     /** Admits the exchange's request or throws; an admitted request must be {@link #release}d. */
-    public void admit(Exchange exchange) {
+    public void admit(Exchange exchange) throws InterruptedException {
         byte[] body = exchange.getMessage().getBody(byte[].class);
-        long size = weight(body, maxBodyBytes);
-        if (!requests.tryAcquire()) {
-            throw new OverloadedException("overloaded: " + maxRequests + " requests in flight (prom2pg.limits.max-requests-in-flight)");
+        // a single request larger than the whole budget may still run, alone
+        int size = (int) Math.min(weight(body, maxBodyBytes), maxBytes);
+        long deadline = System.nanoTime() + maxWaitMillis * 1_000_000;
+        if (!requests.tryAcquire(maxWaitMillis, TimeUnit.MILLISECONDS)) {
+            throw new OverloadedException("overloaded: " + maxRequests
+                    + " requests in flight (prom2pg.limits.max-requests-in-flight)");
         }
-        long now = bytesInFlight.addAndGet(size);
-        if (now > maxBytes && now != size) {
-            bytesInFlight.addAndGet(-size);
+        if (!bytes.tryAcquire(size, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
             requests.release();
-            throw new OverloadedException("overloaded: " + (now - size) + " body bytes in flight, this request would add "
-                    + size + " (prom2pg.limits.max-bytes-in-flight " + maxBytes + ")");
+            throw new OverloadedException("overloaded: " + bytesInFlight() + " body bytes in flight, this request needs "
+                    + size + " more (prom2pg.limits.max-bytes-in-flight " + maxBytes + ")");
         }
-        peakBytesInFlight.accumulateAndGet(now, Math::max);
+        peakBytesInFlight.accumulateAndGet(bytesInFlight(), Math::max);
         exchange.setProperty(ADMITTED_BYTES, size);
     }
 
     /** Releases what {@link #admit} took for this exchange, if anything; safe to call twice. */
     public void release(Exchange exchange) {
-        Long size = exchange.getProperty(ADMITTED_BYTES, Long.class);
+        Integer size = exchange.getProperty(ADMITTED_BYTES, Integer.class);
         if (size != null) {
             exchange.removeProperty(ADMITTED_BYTES);
-            bytesInFlight.addAndGet(-size);
+            bytes.release(size);
             requests.release();
         }
     }
@@ -97,7 +106,7 @@ public class Admission implements OnCamelContextStarted {
     }
 
     public long bytesInFlight() {
-        return bytesInFlight.get();
+        return maxBytes - bytes.availablePermits();
     }
 
     public long peakBytesInFlight() {
