@@ -67,9 +67,15 @@ BEGIN
   IF to_regclass(format('%I.%I', '${schema}', part)) IS NOT NULL THEN
     RETURN;
   END IF;
-  EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.samples FOR VALUES FROM (%L) TO (%L)',
-                 '${schema}', part, '${schema}',
-                 (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+  BEGIN
+    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.samples FOR VALUES FROM (%L) TO (%L)',
+                   '${schema}', part, '${schema}',
+                   (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+  EXCEPTION WHEN duplicate_table THEN
+    -- another session created it between our check and our CREATE (the advisory lock does not
+    -- refresh this session's catalog cache)
+    NULL;
+  END;
 END
 $fn$;
 

@@ -103,13 +103,4 @@ public final class DecodedWrite {
     public List<MetricMetadata> metadata() {
         return metadata;
     }
-
-    /** Samples in the request, for the counters (also when it is rejected later). */
-    public int getSampleCount() {
-        return sampleCount;
-    }
-
-    public int getSeriesCount() {
-        return seriesCount;
-    }
 }

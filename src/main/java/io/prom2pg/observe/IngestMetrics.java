@@ -21,6 +21,7 @@ public class IngestMetrics implements OnCamelContextStarted {
     public static final String REASON_INVALID = "invalid";
     public static final String REASON_DUPLICATE = "duplicate";
     public static final String REASON_STORAGE_UNAVAILABLE = "storage_unavailable";
+    public static final String REASON_CARDINALITY = "cardinality";
 
     private static final Duration[] LATENCY_BUCKETS = {
         Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
@@ -72,7 +73,7 @@ public class IngestMetrics implements OnCamelContextStarted {
         requestsRejected.clear();
         requestTimers.clear();
         registry = r;
-        for (String reason : new String[] {REASON_INVALID, REASON_DUPLICATE, REASON_STORAGE_UNAVAILABLE}) {
+        for (String reason : new String[] {REASON_INVALID, REASON_DUPLICATE, REASON_STORAGE_UNAVAILABLE, REASON_CARDINALITY}) {
             rejectedCounter(reason);
         }
         requestsRejected.computeIfAbsent("overloaded", k -> Counter.builder("prom2pg.requests.rejected")

@@ -35,6 +35,7 @@ public class SeriesResolver {
     private SeriesCache cache;
     private SeriesStore store;
     private IngestMetrics metrics;
+    private CardinalityLimits limits;
     private int chunkSize = 20_000;
 
     public void setCache(SeriesCache cache) {
@@ -43,6 +44,10 @@ public class SeriesResolver {
 
     public void setStore(SeriesStore store) {
         this.store = store;
+    }
+
+    public void setLimits(CardinalityLimits limits) {
+        this.limits = limits;
     }
 
     public void setMetrics(IngestMetrics metrics) {
@@ -65,6 +70,11 @@ public class SeriesResolver {
             checkTimestamps(write);
             metadata = MetadataBatch.of(write.metadata());
             ids = ids(write);
+        } catch (CardinalityLimitException e) {
+            if (metrics != null) {
+                metrics.rejected(IngestMetrics.REASON_CARDINALITY, samples);
+            }
+            throw e;
         } catch (InvalidRequestException e) {
             if (metrics != null) {
                 metrics.rejected(IngestMetrics.REASON_INVALID, samples);
@@ -120,7 +130,7 @@ public class SeriesResolver {
         }
         if (!misses.isEmpty()) {
             long t0 = System.nanoTime();
-            long[] created = store.resolve(misses);
+            long[] created = store.resolve(misses, limits == null ? list -> { } : limits::check);
             if (metrics != null) {
                 metrics.seriesCreated(misses.size(), System.nanoTime() - t0);
             }

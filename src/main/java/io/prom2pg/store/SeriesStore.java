@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -21,9 +22,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 
 /**
- * Creates series rows in bulk and reads their ids. Safe with several prom2pg instances on one
- * database: rows are inserted in key order with {@code ON CONFLICT DO NOTHING}, and keys another
- * writer created meanwhile are read back by a second statement.
+ * Finds series rows by key and creates the missing ones, in bulk. Safe with several prom2pg
+ * instances on one database: rows are inserted in key order with {@code ON CONFLICT DO NOTHING},
+ * and keys another writer created meanwhile are read back by another statement.
  */
 public class SeriesStore {
 
@@ -55,37 +56,38 @@ public class SeriesStore {
     }
 
     /**
-     * Returns the database id of every given series, creating the missing ones, in the order
-     * given.
+     * Returns the database id of every given series, in the order given, creating the ones the
+     * database does not have yet. {@code beforeCreating} sees those new series first and may
+     * refuse them by throwing; then nothing is written.
      */
-    public long[] resolve(List<NewSeries> series) {
+    public long[] resolve(List<NewSeries> series, Consumer<List<NewSeries>> beforeCreating) {
         if (series.isEmpty()) {
             return new long[0];
         }
-        List<NewSeries> sorted = new ArrayList<>(series);
-        sorted.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
         Map<Key, Long> ids = new HashMap<>(series.size() * 2);
-        try {
-            creators.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StorageUnavailableException("interrupted while waiting to create series");
-        }
+        List<NewSeries> created = new ArrayList<>();
         try (Connection c = dataSource.getConnection()) {
-            insert(c, sorted, ids);
-            if (ids.size() < series.size()) {
-                List<byte[]> missing = new ArrayList<>();
-                for (NewSeries s : sorted) {
-                    if (!ids.containsKey(new Key(s.key()))) {
-                        missing.add(s.key());
-                    }
-                }
-                select(c, missing, ids);
+            List<byte[]> keys = new ArrayList<>(series.size());
+            for (NewSeries s : series) {
+                keys.add(s.key());
             }
+            select(c, keys, ids);
         } catch (SQLException e) {
-            throw new StorageUnavailableException("creating series failed: " + Sql.oneLine(e), e);
-        } finally {
-            creators.release();
+            throw new StorageUnavailableException("looking up series failed: " + Sql.oneLine(e), e);
+        }
+        for (NewSeries s : series) {
+            if (!ids.containsKey(new Key(s.key()))) {
+                created.add(s);
+            }
+        }
+        if (!created.isEmpty()) {
+            // no connection is held here: the check may need one of its own
+            beforeCreating.accept(created);
+            try (Connection c = dataSource.getConnection()) {
+                create(c, created, ids);
+            } catch (SQLException e) {
+                throw new StorageUnavailableException("creating series failed: " + Sql.oneLine(e), e);
+            }
         }
         long[] result = new long[series.size()];
         for (int i = 0; i < result.length; i++) {
@@ -96,6 +98,46 @@ public class SeriesStore {
             result[i] = id;
         }
         return result;
+    }
+
+    /** Inserts the series in key order; ones another writer created meanwhile are read back. */
+    private void create(Connection c, List<NewSeries> series, Map<Key, Long> ids) throws SQLException {
+        List<NewSeries> sorted = new ArrayList<>(series);
+        sorted.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
+        try {
+            creators.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageUnavailableException("interrupted while waiting to create series");
+        }
+        try {
+            insert(c, sorted, ids);
+            List<byte[]> missing = new ArrayList<>();
+            for (NewSeries s : sorted) {
+                if (!ids.containsKey(new Key(s.key()))) {
+                    missing.add(s.key());
+                }
+            }
+            if (!missing.isEmpty()) {
+                select(c, missing, ids);
+            }
+        } finally {
+            creators.release();
+        }
+    }
+
+    /** How many series a metric has. */
+    public long countSeries(String metricName) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + schema + ".series WHERE metric_name = ?")) {
+            ps.setString(1, metricName);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("counting the series of " + metricName + " failed: " + Sql.oneLine(e), e);
+        }
     }
 
     private void insert(Connection c, List<NewSeries> sorted, Map<Key, Long> ids) throws SQLException {
