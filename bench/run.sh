@@ -46,4 +46,18 @@ echo "prom2pg ready in $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s (
 java -cp "$CP" io.prom2pg.bench.Bench --pid "$PID" --series "$SERIES" --senders "$SENDERS" --batch "$BATCH" \
   --warmup-rounds "$WARMUP_ROUNDS" --rounds "$ROUNDS" --paced-rate "$PACED_RATE" --paced-rounds "$PACED_ROUNDS" \
   --out "$OUT"
+
+# start-up on the existing database: stop prom2pg and start it again on the same data
+kill "$PID"; wait "$PID" 2>/dev/null || true
+T0=$(date +%s.%N)
+PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29201 PROM2PG_MANAGEMENT_PORT=29876 \
+PROM2PG_EMBEDDED_PORT=25433 PROM2PG_EMBEDDED_DATA_DIR="$OUT/data" \
+  bin/prom2pg >"$OUT/prom2pg-restart.log" 2>&1 &
+PID=$!
+until curl -sf -o /dev/null http://127.0.0.1:29876/observe/health/ready; do
+  kill -0 $PID 2>/dev/null || { tail -30 "$OUT/prom2pg-restart.log"; exit 1; }
+  sleep 0.05
+done
+ready="start-up to ready on the existing database: $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s"
+echo "$ready" | tee -a "$OUT/summary.txt"
 echo "output: $OUT"

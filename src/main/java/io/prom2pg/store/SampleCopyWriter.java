@@ -79,7 +79,8 @@ public class SampleCopyWriter {
         return schema + ".samples_" + LocalDate.ofEpochDay(chunk.getWindow()).format(DateTimeFormatter.BASIC_ISO_DATE);
     }
 
-    static byte[] encode(SampleChunk chunk) {
+    /** The COPY binary format of a chunk: header, one 3-field tuple per sample, trailer. */
+    public static byte[] encode(SampleChunk chunk) {
         int n = chunk.getSize();
         long[] times = chunk.getTimes();
         long[] series = chunk.getSeries();
