@@ -22,6 +22,7 @@ public class IngestMetrics implements OnCamelContextStarted {
     public static final String REASON_DUPLICATE = "duplicate";
     public static final String REASON_STORAGE_UNAVAILABLE = "storage_unavailable";
     public static final String REASON_CARDINALITY = "cardinality";
+    public static final String REASON_HA_FOLLOWER = "ha_follower";
 
     private static final Duration[] LATENCY_BUCKETS = {
         Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
@@ -73,7 +74,8 @@ public class IngestMetrics implements OnCamelContextStarted {
         requestsRejected.clear();
         requestTimers.clear();
         registry = r;
-        for (String reason : new String[] {REASON_INVALID, REASON_DUPLICATE, REASON_STORAGE_UNAVAILABLE, REASON_CARDINALITY}) {
+        for (String reason : new String[] {REASON_INVALID, REASON_DUPLICATE, REASON_STORAGE_UNAVAILABLE, REASON_CARDINALITY,
+            REASON_HA_FOLLOWER}) {
             rejectedCounter(reason);
         }
         requestsRejected.computeIfAbsent("overloaded", k -> Counter.builder("prom2pg.requests.rejected")
@@ -112,6 +114,11 @@ public class IngestMetrics implements OnCamelContextStarted {
     /** Samples not stored; {@code samples} is null when the request was not decoded far enough to count them. */
     public void rejected(String reason, Number samples) {
         rejectedCounter(reason).increment(samples == null ? 0 : samples.doubleValue());
+    }
+
+    /** A request from an HA replica that is not its cluster's leader: answered 2xx, not stored. */
+    public void followerDropped(Number samples) {
+        rejected(REASON_HA_FOLLOWER, samples);
     }
 
     /** A whole request refused before it was decoded (its samples are not known). */

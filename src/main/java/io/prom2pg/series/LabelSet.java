@@ -48,6 +48,14 @@ public final class LabelSet {
 
     /** Canonicalises and validates labels given as parallel arrays of names and values. */
     public static LabelSet of(String[] labelNames, String[] labelValues) {
+        return of(labelNames, labelValues, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #of(String[], String[])}, leaving out the labels named in {@code dropped} (an HA
+     * replica label, say) so that series differing only in them are one series.
+     */
+    public static LabelSet of(String[] labelNames, String[] labelValues, java.util.Set<String> dropped) {
         int n = labelNames.length;
         if (n == 0) {
             throw new InvalidRequestException("series without labels");
@@ -80,7 +88,7 @@ public final class LabelSet {
             }
             if (METRIC_NAME.equals(name)) {
                 metricName = value;
-            } else if (!value.isEmpty()) {
+            } else if (!value.isEmpty() && !dropped.contains(name)) {
                 names.add(name);
                 values.add(value);
             }

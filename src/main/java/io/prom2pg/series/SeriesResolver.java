@@ -1,11 +1,14 @@
 package io.prom2pg.series;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import io.prom2pg.decode.DecodedWrite;
 import io.prom2pg.decode.InvalidRequestException;
 import io.prom2pg.decode.Labels;
+import io.prom2pg.ha.HaElection;
 import io.prom2pg.observe.IngestMetrics;
 import io.prom2pg.store.MetadataBatch;
 import io.prom2pg.store.SampleChunk;
@@ -37,6 +40,7 @@ public class SeriesResolver {
     private IngestMetrics metrics;
     private CardinalityLimits limits;
     private int chunkSize = 20_000;
+    private Set<String> droppedLabels = Set.of();
 
     public void setCache(SeriesCache cache) {
         this.cache = cache;
@@ -52,6 +56,24 @@ public class SeriesResolver {
 
     public void setMetrics(IngestMetrics metrics) {
         this.metrics = metrics;
+    }
+
+    /** Labels left out of every series' identity, comma-separated. */
+    public void setDroppedLabels(String names) {
+        Set<String> set = new HashSet<>(droppedLabels);
+        for (String n : names.split(",")) {
+            if (!n.isBlank()) {
+                set.add(n.trim());
+            }
+        }
+        this.droppedLabels = Set.copyOf(set);
+    }
+
+    /** HA replica labels are left out of series too, so that both replicas write one series. */
+    public void setHaElection(HaElection ha) {
+        Set<String> set = new HashSet<>(droppedLabels);
+        set.addAll(ha.droppedLabels());
+        this.droppedLabels = Set.copyOf(set);
     }
 
     /** The most samples one insert statement carries. */
@@ -120,7 +142,7 @@ public class SeriesResolver {
             int m = missIndex.get(hash);
             if (m < 0) {
                 Labels labels = write.labels(i);
-                LabelSet ls = LabelSet.of(labels.names(), labels.values());
+                LabelSet ls = LabelSet.of(labels.names(), labels.values(), droppedLabels);
                 m = misses.size();
                 misses.add(new NewSeries(ls.key(), ls.metricName(), ls.names(), ls.values()));
                 missHashes.add(hash);
