@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
 
-class RemoteWriteContentTypeTest {
+class ProtobufContentTypeTest {
 
-    private final RemoteWriteContentType check = new RemoteWriteContentType();
+    private final ProtobufContentType check = new ProtobufContentType();
 
     @Test
     void should_accept_what_prometheus_sends() {

@@ -5,14 +5,26 @@ import java.util.Locale;
 import org.apache.camel.Header;
 
 /**
- * Checks the headers of a remote write request before its body is read: remote write 1.0 sends
- * {@code Content-Type: application/x-protobuf} (optionally {@code ;proto=prometheus.WriteRequest})
- * and {@code Content-Encoding: snappy}. Anything else is a 415.
+ * Checks the headers of a remote write or remote read request before its body is read:
+ * {@code Content-Type: application/x-protobuf} (optionally with {@code ;proto=<message>} naming
+ * the endpoint's message) and {@code Content-Encoding: snappy}. Anything else is a 415.
  */
-public class RemoteWriteContentType {
+public class ProtobufContentType {
 
     static final String PROTOBUF = "application/x-protobuf";
-    static final String V1_MESSAGE = "prometheus.WriteRequest";
+
+    private String message = "prometheus.WriteRequest";
+    private String protocol = "remote write 1.0";
+
+    /** The fully qualified protobuf message the endpoint takes, as in {@code proto=...}. */
+    public void setMessage(String message) {
+        this.message = message;
+    }
+
+    /** The protocol's name, for error messages. */
+    public void setProtocol(String protocol) {
+        this.protocol = protocol;
+    }
 
     public void check(@Header("Content-Type") String contentType, @Header("Content-Encoding") String contentEncoding) {
         if (contentType == null || contentType.isBlank()) {
@@ -25,9 +37,9 @@ public class RemoteWriteContentType {
         }
         for (int i = 1; i < parts.length; i++) {
             String[] kv = parts[i].trim().split("=", 2);
-            if (kv.length == 2 && kv[0].trim().equalsIgnoreCase("proto") && !V1_MESSAGE.equals(kv[1].trim())) {
+            if (kv.length == 2 && kv[0].trim().equalsIgnoreCase("proto") && !message.equals(kv[1].trim())) {
                 throw new UnsupportedMediaTypeException("unsupported protobuf message '" + oneLine(kv[1].trim())
-                        + "': this endpoint accepts " + V1_MESSAGE + " (remote write 1.0)");
+                        + "': this endpoint accepts " + message + " (" + protocol + ")");
             }
         }
         if (contentEncoding != null && !contentEncoding.isBlank()

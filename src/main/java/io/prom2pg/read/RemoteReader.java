@@ -1,0 +1,149 @@
+package io.prom2pg.read;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import javax.sql.DataSource;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.proto.RemoteRead.Query;
+import io.prom2pg.proto.RemoteRead.QueryResult;
+import io.prom2pg.proto.RemoteRead.ReadRequest;
+import io.prom2pg.proto.RemoteRead.ReadResponse;
+import io.prom2pg.proto.RemoteWriteV1.Label;
+import io.prom2pg.proto.RemoteWriteV1.Sample;
+import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
+import io.prom2pg.store.Schema;
+import io.prom2pg.store.StorageUnavailableException;
+
+/**
+ * Answers a remote read request from PostgreSQL: for each query, the series its matchers select
+ * and their samples in the query's time range (both ends included), values bit for bit. A
+ * request whose answer would hold more than {@code maxSamples} samples is refused.
+ */
+public class RemoteReader {
+
+    private static final JsonFactory JSON = new JsonFactory();
+    private static final String INVALID_REGEX = "2201B";
+
+    private DataSource dataSource;
+    private String schema = "prom2pg";
+    private int maxSamples = 500_000;
+
+    public void setDataSource(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public void setSchema(String schema) {
+        this.schema = Schema.checkName(schema);
+    }
+
+    public void setMaxSamples(int maxSamples) {
+        this.maxSamples = maxSamples;
+    }
+
+    public ReadResponse read(ReadRequest request) {
+        if (!request.getAcceptedResponseTypesList().isEmpty()
+                && !request.getAcceptedResponseTypesList().contains(ReadRequest.ResponseType.SAMPLES)) {
+            throw new InvalidRequestException("only the SAMPLES response type is supported; accept it in the request");
+        }
+        ReadResponse.Builder response = ReadResponse.newBuilder();
+        int[] budget = {maxSamples};
+        try (Connection c = dataSource.getConnection()) {
+            for (Query query : request.getQueriesList()) {
+                response.addResults(query(c, query, budget));
+            }
+        } catch (SQLException e) {
+            if (INVALID_REGEX.equals(e.getSQLState())) {
+                throw new InvalidRequestException("invalid regular expression in a matcher: " + firstLine(e.getMessage()));
+            }
+            throw new StorageUnavailableException("remote read failed: " + firstLine(e.getMessage()), e);
+        }
+        return response.build();
+    }
+
+    private QueryResult query(Connection c, Query query, int[] budget) throws SQLException {
+        SeriesMatch match = SeriesMatch.of(query.getMatchersList());
+        Map<Long, TimeSeries.Builder> series = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, metric_name, labels::text FROM " + schema
+                + ".series WHERE " + match.where())) {
+            int i = 1;
+            for (String p : match.parameters()) {
+                ps.setString(i++, p);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    series.put(rs.getLong(1), TimeSeries.newBuilder().addAllLabels(labels(rs.getString(2), rs.getString(3))));
+                }
+            }
+        }
+        QueryResult.Builder result = QueryResult.newBuilder();
+        if (series.isEmpty()) {
+            return result.build();
+        }
+        String sql = "SELECT series_id, (extract(epoch FROM time) * 1000)::int8, float8send(value) FROM " + schema
+                + ".samples WHERE series_id = ANY (?) AND time >= timestamptz 'epoch' + ? * interval '1 millisecond'"
+                + " AND time <= timestamptz 'epoch' + ? * interval '1 millisecond' ORDER BY series_id, time LIMIT ?";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            Array ids = c.createArrayOf("int8", series.keySet().toArray());
+            ps.setArray(1, ids);
+            ps.setLong(2, query.getStartTimestampMs());
+            ps.setLong(3, query.getEndTimestampMs());
+            ps.setInt(4, budget[0] + 1);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (budget[0]-- <= 0) {
+                        throw new ReadLimitException("the answer would hold more than " + maxSamples
+                                + " samples (prom2pg.read.max-samples): narrow the query's time range or matchers");
+                    }
+                    double value = Double.longBitsToDouble(ByteBuffer.wrap(rs.getBytes(3)).getLong());
+                    series.get(rs.getLong(1)).addSamples(Sample.newBuilder().setTimestamp(rs.getLong(2)).setValue(value));
+                }
+            }
+        }
+        for (TimeSeries.Builder ts : series.values()) {
+            if (ts.getSamplesCount() > 0) {
+                result.addTimeseries(ts);
+            }
+        }
+        return result.build();
+    }
+
+    /** The series' labels, {@code __name__} included, sorted by name as Prometheus expects. */
+    private static List<Label> labels(String metricName, String json) {
+        TreeMap<String, String> sorted = new TreeMap<>();
+        sorted.put("__name__", metricName);
+        try (JsonParser p = JSON.createParser(json)) {
+            if (p.nextToken() == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    p.nextToken();
+                    sorted.put(name, p.getText());
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("labels of series " + metricName + " are not a JSON object", e);
+        }
+        List<Label> labels = new ArrayList<>(sorted.size());
+        sorted.forEach((n, v) -> labels.add(Label.newBuilder().setName(n).setValue(v).build()));
+        return labels;
+    }
+
+    private static String firstLine(String s) {
+        int nl = s == null ? -1 : s.indexOf('\n');
+        return nl < 0 ? String.valueOf(s) : s.substring(0, nl);
+    }
+}
