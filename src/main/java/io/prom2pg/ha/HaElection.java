@@ -15,6 +15,7 @@ import javax.sql.DataSource;
 import io.prom2pg.decode.DecodedWrite;
 import io.prom2pg.decode.Labels;
 import io.prom2pg.store.Schema;
+import io.prom2pg.store.Sql;
 import io.prom2pg.store.StorageUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -190,7 +191,7 @@ public class HaElection {
                 }
             }
         } catch (SQLException e) {
-            throw new StorageUnavailableException("HA lease check for " + cluster + " failed: " + e.getMessage(), e);
+            throw new StorageUnavailableException("HA lease check for " + cluster + " failed: " + Sql.oneLine(e), e);
         }
         long remaining = (long) (Math.max(0, remainingMillis) * 1_000_000);
         Lease previous = leases.put(cluster, new Lease(leader, now + remaining, now + remaining / 2));

@@ -27,6 +27,7 @@ import io.prom2pg.proto.RemoteWriteV1.Label;
 import io.prom2pg.proto.RemoteWriteV1.Sample;
 import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
 import io.prom2pg.store.Schema;
+import io.prom2pg.store.Sql;
 import io.prom2pg.store.StorageUnavailableException;
 
 /**
@@ -68,9 +69,9 @@ public class RemoteReader {
             }
         } catch (SQLException e) {
             if (INVALID_REGEX.equals(e.getSQLState())) {
-                throw new InvalidRequestException("invalid regular expression in a matcher: " + firstLine(e.getMessage()));
+                throw new InvalidRequestException("invalid regular expression in a matcher: " + Sql.oneLine(e));
             }
-            throw new StorageUnavailableException("remote read failed: " + firstLine(e.getMessage()), e);
+            throw new StorageUnavailableException("remote read failed: " + Sql.oneLine(e), e);
         }
         return response.build();
     }
@@ -140,10 +141,5 @@ public class RemoteReader {
         List<Label> labels = new ArrayList<>(sorted.size());
         sorted.forEach((n, v) -> labels.add(Label.newBuilder().setName(n).setValue(v).build()));
         return labels;
-    }
-
-    private static String firstLine(String s) {
-        int nl = s == null ? -1 : s.indexOf('\n');
-        return nl < 0 ? String.valueOf(s) : s.substring(0, nl);
     }
 }

@@ -2,13 +2,13 @@ package io.prom2pg.store;
 
 import java.sql.SQLException;
 
-/** Helpers for turning JDBC failures into one-line messages. */
-final class Sql {
+/** Turns JDBC failures into one-line messages for logs and answers. */
+public final class Sql {
 
     private Sql() {
     }
 
-    static String oneLine(Throwable e) {
+    public static String oneLine(Throwable e) {
         Throwable t = e;
         String message = null;
         while (t != null) {
