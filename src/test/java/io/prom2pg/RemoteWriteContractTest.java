@@ -236,7 +236,7 @@ class RemoteWriteContractTest {
         assertTrue(json.body().contains("application/json"), json.body());
         assertEquals(415, RemoteWrite.postBody(prom2pg.writeUri(), body, null).statusCode());
         assertEquals(415, RemoteWrite.postBody(prom2pg.writeUri(), body,
-                "application/x-protobuf;proto=io.prometheus.write.v2.Request").statusCode());
+                "application/x-protobuf;proto=io.prometheus.write.v3.Request").statusCode());
         assertEquals(204, RemoteWrite.postBody(prom2pg.writeUri(), body,
                 "application/x-protobuf;proto=prometheus.WriteRequest").statusCode());
     }

@@ -11,6 +11,37 @@ import com.google.protobuf.WireFormat;
 /** The label names and values of one series, as sent (not yet canonical). */
 public record Labels(String[] names, String[] values) {
 
+    /**
+     * Remote write 2.0: labels given as {@code count} references (name, value, name, value...)
+     * starting at {@code refs[first]}, into a symbol table held as byte ranges of the body.
+     */
+    static Labels fromSymbols(byte[] body, int[] offsets, int[] lengths, int[] refs, int first, int count) {
+        if (count % 2 != 0) {
+            throw new InvalidRequestException("labels_refs of a series has an odd length (" + count + ")");
+        }
+        String[] names = new String[count / 2];
+        String[] values = new String[count / 2];
+        for (int k = 0; k < count; k += 2) {
+            names[k / 2] = symbol(body, offsets, lengths, refs[first + k]);
+            values[k / 2] = symbol(body, offsets, lengths, refs[first + k + 1]);
+        }
+        return new Labels(names, values);
+    }
+
+    static String symbol(byte[] body, int[] offsets, int[] lengths, int ref) {
+        if (ref < 0 || ref >= offsets.length || (ref > 0 && lengths[ref] < 0)) {
+            throw new InvalidRequestException("symbol reference " + (ref & 0xffffffffL) + " is outside the symbols table");
+        }
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(body, offsets[ref], lengths[ref])).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new InvalidRequestException("symbol " + ref + " is not valid UTF-8");
+        }
+    }
+
     /** Decodes the label fields (TimeSeries field 1) found at offset..offset+length of a body. */
     static Labels decode(byte[] body, int offset, int length) {
         try {

@@ -13,12 +13,21 @@ public class ProtobufContentType {
 
     static final String PROTOBUF = "application/x-protobuf";
 
-    private String message = "prometheus.WriteRequest";
+    private java.util.List<String> messages = java.util.List.of("prometheus.WriteRequest");
     private String protocol = "remote write 1.0";
 
-    /** The fully qualified protobuf message the endpoint takes, as in {@code proto=...}. */
-    public void setMessage(String message) {
-        this.message = message;
+    /**
+     * The fully qualified protobuf messages the endpoint takes, as in {@code proto=...},
+     * comma-separated; the first is the one meant when the header names none.
+     */
+    public void setMessages(String messages) {
+        java.util.List<String> list = new java.util.ArrayList<>();
+        for (String m : messages.split(",")) {
+            if (!m.isBlank()) {
+                list.add(m.trim());
+            }
+        }
+        this.messages = java.util.List.copyOf(list);
     }
 
     /** The protocol's name, for error messages. */
@@ -26,7 +35,8 @@ public class ProtobufContentType {
         this.protocol = protocol;
     }
 
-    public void check(@Header("Content-Type") String contentType, @Header("Content-Encoding") String contentEncoding) {
+    /** Returns the protobuf message the request carries, or throws {@link UnsupportedMediaTypeException}. */
+    public String check(@Header("Content-Type") String contentType, @Header("Content-Encoding") String contentEncoding) {
         if (contentType == null || contentType.isBlank()) {
             throw new UnsupportedMediaTypeException("missing Content-Type: expected " + PROTOBUF);
         }
@@ -35,11 +45,15 @@ public class ProtobufContentType {
             throw new UnsupportedMediaTypeException("unsupported Content-Type '" + oneLine(contentType)
                     + "': expected " + PROTOBUF);
         }
+        String message = messages.get(0);
         for (int i = 1; i < parts.length; i++) {
             String[] kv = parts[i].trim().split("=", 2);
-            if (kv.length == 2 && kv[0].trim().equalsIgnoreCase("proto") && !message.equals(kv[1].trim())) {
-                throw new UnsupportedMediaTypeException("unsupported protobuf message '" + oneLine(kv[1].trim())
-                        + "': this endpoint accepts " + message + " (" + protocol + ")");
+            if (kv.length == 2 && kv[0].trim().equalsIgnoreCase("proto")) {
+                message = kv[1].trim();
+                if (!messages.contains(message)) {
+                    throw new UnsupportedMediaTypeException("unsupported protobuf message '" + oneLine(message)
+                            + "': this endpoint accepts " + String.join(" or ", messages) + " (" + protocol + ")");
+                }
             }
         }
         if (contentEncoding != null && !contentEncoding.isBlank()
@@ -47,6 +61,7 @@ public class ProtobufContentType {
             throw new UnsupportedMediaTypeException("unsupported Content-Encoding '" + oneLine(contentEncoding)
                     + "': expected snappy");
         }
+        return message;
     }
 
     private static String oneLine(String s) {

@@ -1,6 +1,7 @@
 package io.prom2pg.decode;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
@@ -8,6 +9,16 @@ import org.junit.jupiter.api.Test;
 class ProtobufContentTypeTest {
 
     private final ProtobufContentType check = new ProtobufContentType();
+
+    @Test
+    void should_tell_which_message_a_request_carries() {
+        check.setMessages("prometheus.WriteRequest,io.prometheus.write.v2.Request");
+        assertEquals("prometheus.WriteRequest", check.check("application/x-protobuf", "snappy"));
+        assertEquals("io.prometheus.write.v2.Request",
+                check.check("application/x-protobuf;proto=io.prometheus.write.v2.Request", "snappy"));
+        assertThrows(UnsupportedMediaTypeException.class,
+                () -> check.check("application/x-protobuf;proto=io.prometheus.write.v3.Request", "snappy"));
+    }
 
     @Test
     void should_accept_what_prometheus_sends() {

@@ -1,0 +1,217 @@
+package io.prom2pg.decode;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.WireFormat;
+import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.DataFormat;
+import org.apache.camel.spi.DataFormatName;
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.commons.codec.digest.MurmurHash3;
+
+/**
+ * Reads a remote write 2.0 {@code io.prometheus.write.v2.Request} into the same
+ * {@link DecodedWrite} as remote write 1.0: symbols stay byte ranges of the body, a series' labels
+ * are hashed from the bytes of the symbols they reference (references are per request, the
+ * strings are not), and samples go into column arrays. Per-series metadata becomes metric
+ * metadata named after the series' {@code __name__}. Native histograms are refused for now.
+ * Field numbers are those of {@code remote_write_v2.proto}.
+ */
+public class RemoteWriteV2DataFormat extends ServiceSupport implements DataFormat, DataFormatName {
+
+    private static final byte SEPARATOR = (byte) 0xff;
+    private static final byte[] NAME = "__name__".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    @Override
+    public String getDataFormatName() {
+        return "remoteWriteV2";
+    }
+
+    @Override
+    public void marshal(Exchange exchange, Object graph, OutputStream stream) {
+        throw new UnsupportedOperationException("prom2pg only reads remote write requests");
+    }
+
+    @Override
+    public Object unmarshal(Exchange exchange, InputStream stream) throws Exception {
+        byte[] body = exchange.getMessage().getBody(byte[].class);
+        if (body == null) {
+            body = stream.readAllBytes();
+        }
+        return read(body);
+    }
+
+    public static DecodedWrite read(byte[] body) {
+        DecodedWrite write = new DecodedWrite(body);
+        try {
+            // first pass: the symbol table, wherever it is in the message
+            int[] offsets = new int[256];
+            int[] lengths = new int[256];
+            int symbols = 0;
+            CodedInputStream in = CodedInputStream.newInstance(body);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            while (!in.isAtEnd()) {
+                int tag = in.readTag();
+                if (tag == ((4 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED)) {
+                    int length = in.readRawVarint32();
+                    if (symbols == offsets.length) {
+                        offsets = Arrays.copyOf(offsets, symbols * 2);
+                        lengths = Arrays.copyOf(lengths, symbols * 2);
+                    }
+                    offsets[symbols] = in.getTotalBytesRead();
+                    lengths[symbols] = length;
+                    symbols++;
+                    in.skipRawBytes(length);
+                } else {
+                    in.skipField(tag);
+                }
+            }
+            if (symbols > 0 && lengths[0] != 0) {
+                throw new InvalidRequestException("symbols[0] must be the empty string");
+            }
+            offsets = Arrays.copyOf(offsets, symbols);
+            lengths = Arrays.copyOf(lengths, symbols);
+            // second pass: the series
+            Refs refs = new Refs();
+            byte[] scratch = new byte[512];
+            in = CodedInputStream.newInstance(body);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            while (!in.isAtEnd()) {
+                int tag = in.readTag();
+                if (tag == ((5 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED)) {
+                    int limit = in.pushLimit(in.readRawVarint32());
+                    scratch = readTimeSeries(in, body, offsets, lengths, refs, write, scratch);
+                    in.popLimit(limit);
+                } else {
+                    in.skipField(tag);
+                }
+            }
+            write.useSymbols(offsets, lengths, symbols, refs.values);
+        } catch (InvalidProtocolBufferException e) {
+            throw new InvalidRequestException("body is not a remote write 2.0 protobuf message: " + e.getMessage());
+        } catch (IOException e) {
+            throw new InvalidRequestException("body is not a remote write 2.0 protobuf message: " + e.getMessage());
+        }
+        return write;
+    }
+
+    /** A growable int array of label references shared by all series of a request. */
+    private static final class Refs {
+        int[] values = new int[1024];
+        int size;
+
+        void add(int v) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = v;
+        }
+    }
+
+    private static byte[] readTimeSeries(CodedInputStream in, byte[] body, int[] offsets, int[] lengths, Refs refs,
+                                         DecodedWrite write, byte[] scratch) throws IOException {
+        int firstRef = refs.size;
+        int firstSample = write.sampleCount();
+        int metricType = 0;
+        int helpRef = 0;
+        int unitRef = 0;
+        boolean hasMetadata = false;
+        while (!in.isAtEnd()) {
+            int tag = in.readTag();
+            switch (WireFormat.getTagFieldNumber(tag)) {
+                case 1 -> {
+                    if (WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                        int limit = in.pushLimit(in.readRawVarint32());
+                        while (!in.isAtEnd()) {
+                            refs.add(in.readRawVarint32());
+                        }
+                        in.popLimit(limit);
+                    } else {
+                        refs.add(in.readRawVarint32());
+                    }
+                }
+                case 2 -> {
+                    int limit = in.pushLimit(in.readRawVarint32());
+                    long timestamp = 0;
+                    double value = 0;
+                    while (!in.isAtEnd()) {
+                        int t = in.readTag();
+                        switch (t) {
+                            case (1 << 3) | WireFormat.WIRETYPE_FIXED64 -> value = in.readDouble();
+                            case (2 << 3) | WireFormat.WIRETYPE_VARINT -> timestamp = in.readInt64();
+                            default -> in.skipField(t);
+                        }
+                    }
+                    in.popLimit(limit);
+                    write.addSample(-1, timestamp, value);
+                }
+                case 3 -> throw new InvalidRequestException("native histograms are not supported yet; nothing of this request was written");
+                case 5 -> {
+                    int limit = in.pushLimit(in.readRawVarint32());
+                    while (!in.isAtEnd()) {
+                        int t = in.readTag();
+                        switch (WireFormat.getTagFieldNumber(t)) {
+                            case 1 -> metricType = in.readEnum();
+                            case 3 -> helpRef = in.readRawVarint32();
+                            case 4 -> unitRef = in.readRawVarint32();
+                            default -> in.skipField(t);
+                        }
+                    }
+                    in.popLimit(limit);
+                    hasMetadata = true;
+                }
+                default -> in.skipField(tag);
+            }
+        }
+        int count = refs.size - firstRef;
+        if (count % 2 != 0) {
+            throw new InvalidRequestException("labels_refs of a series has an odd length (" + count + ")");
+        }
+        // the series' identity: the bytes of the symbols it references, as name, 0xff, value, 0xff...
+        int size = 0;
+        int nameRef = -1;
+        for (int k = firstRef; k < refs.size; k++) {
+            int ref = refs.values[k];
+            if (ref < 0 || ref >= offsets.length) {
+                throw new InvalidRequestException("symbol reference " + (ref & 0xffffffffL) + " is outside the symbols table of "
+                        + offsets.length);
+            }
+            size += lengths[ref] + 1;
+            if ((k - firstRef) % 2 == 0 && Arrays.equals(body, offsets[ref], offsets[ref] + lengths[ref], NAME, 0, NAME.length)) {
+                nameRef = refs.values[k + 1];
+            }
+        }
+        if (hasMetadata && nameRef > 0 && (metricType != 0 || helpRef != 0 || unitRef != 0)) {
+            write.addMetadata(MetricMetadata.newBuilder()
+                    .setMetricFamilyName(Labels.symbol(body, offsets, lengths, nameRef))
+                    .setTypeValue(metricType)
+                    .setHelp(Labels.symbol(body, offsets, lengths, helpRef))
+                    .setUnit(Labels.symbol(body, offsets, lengths, unitRef))
+                    .build());
+        }
+        if (write.sampleCount() == firstSample) {
+            refs.size = firstRef; // no samples: nothing to store for this series
+            return scratch;
+        }
+        if (scratch.length < size) {
+            scratch = new byte[Math.max(size, scratch.length * 2)];
+        }
+        int at = 0;
+        for (int k = firstRef; k < refs.size; k++) {
+            int ref = refs.values[k];
+            System.arraycopy(body, offsets[ref], scratch, at, lengths[ref]);
+            at += lengths[ref];
+            scratch[at++] = SEPARATOR;
+        }
+        long hash = MurmurHash3.hash128x64(scratch, 0, at, 2)[0];
+        int series = write.addSeries(hash, null, firstRef, count);
+        write.setSeries(firstSample, series);
+        return scratch;
+    }
+}

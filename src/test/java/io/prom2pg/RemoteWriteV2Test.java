@@ -1,0 +1,155 @@
+package io.prom2pg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.prom2pg.decode.SnappyDataFormat;
+import io.prom2pg.proto.RemoteWriteV2.Histogram;
+import io.prom2pg.proto.RemoteWriteV2.Metadata;
+import io.prom2pg.proto.RemoteWriteV2.Request;
+import io.prom2pg.proto.RemoteWriteV2.Sample;
+import io.prom2pg.proto.RemoteWriteV2.TimeSeries;
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.TestDatabase;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Remote write 2.0 on the same endpoint: symbols, samples, metadata, and the written-counts headers. */
+class RemoteWriteV2Test {
+
+    static final String V2 = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
+    static final long T0 = 1_795_493_700_000L;
+    static String url;
+    static RunningProm2pg prom2pg;
+
+    @BeforeAll
+    static void start() throws Exception {
+        url = TestDatabase.shared().jdbcUrl();
+        prom2pg = RunningProm2pg.start(url, TestDatabase.newSchema("v2"), Map.of()).awaitReady(Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        prom2pg.close();
+    }
+
+    @Test
+    void should_store_samples_and_metadata_and_say_how_many_were_written() throws Exception {
+        Symbols s = new Symbols();
+        Request request = Request.newBuilder()
+                .addTimeseries(TimeSeries.newBuilder()
+                        .addAllLabelsRefs(s.refs("__name__", "test_v2_requests_total", "job", "api"))
+                        .addSamples(Sample.newBuilder().setTimestamp(T0).setValue(1))
+                        .addSamples(Sample.newBuilder().setTimestamp(T0 + 15_000).setValue(3))
+                        .setMetadata(Metadata.newBuilder().setType(Metadata.MetricType.METRIC_TYPE_COUNTER)
+                                .setHelpRef(s.ref("Requests served.")).setUnitRef(s.ref("requests")))
+                        .setCreatedTimestamp(T0 - 60_000))
+                .addTimeseries(TimeSeries.newBuilder()
+                        .addAllLabelsRefs(s.refs("__name__", "test_v2_requests_total", "job", "db"))
+                        .addSamples(Sample.newBuilder().setTimestamp(T0).setValue(7)))
+                .addAllSymbols(s.table())
+                .build();
+        HttpResponse<String> response = post(request, V2);
+        assertEquals(204, response.statusCode(), response.body());
+        assertEquals("3", response.headers().firstValue("X-Prometheus-Remote-Write-Samples-Written").orElse(null));
+        assertEquals("0", response.headers().firstValue("X-Prometheus-Remote-Write-Histograms-Written").orElse(null));
+        assertEquals("0", response.headers().firstValue("X-Prometheus-Remote-Write-Exemplars-Written").orElse(null));
+        assertEquals(3, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
+                + ".metrics WHERE name = 'test_v2_requests_total'"));
+        assertEquals(11, TestDatabase.queryLong(url, "SELECT sum(value) FROM " + prom2pg.schema
+                + ".metrics WHERE name = 'test_v2_requests_total'"));
+        assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema + ".metric_metadata"
+                + " WHERE metric_family_name = 'test_v2_requests_total' AND type = 'counter'"
+                + " AND help = 'Requests served.' AND unit = 'requests'"));
+    }
+
+    @Test
+    void should_store_a_series_sent_with_1_0_and_2_0_as_one_series() throws Exception {
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), WriteRequest.newBuilder()
+                .addTimeseries(RemoteWrite.series("__name__", "test_v2_both", "job", "x").addSamples(RemoteWrite.sample(T0, 1)))
+                .build()).statusCode());
+        Symbols s = new Symbols();
+        Request v2 = Request.newBuilder()
+                .addTimeseries(TimeSeries.newBuilder().addAllLabelsRefs(s.refs("__name__", "test_v2_both", "job", "x"))
+                        .addSamples(Sample.newBuilder().setTimestamp(T0 + 1000).setValue(2)))
+                .addAllSymbols(s.table()).build();
+        assertEquals(204, post(v2, V2).statusCode());
+        assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
+                + ".series WHERE metric_name = 'test_v2_both'"));
+        assertEquals(2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
+                + ".metrics WHERE name = 'test_v2_both'"));
+    }
+
+    @Test
+    void should_refuse_what_it_cannot_store_with_zero_counts_and_nothing_written() throws Exception {
+        Symbols s = new Symbols();
+        Request withHistogram = Request.newBuilder()
+                .addTimeseries(TimeSeries.newBuilder().addAllLabelsRefs(s.refs("__name__", "test_v2_float", "job", "x"))
+                        .addSamples(Sample.newBuilder().setTimestamp(T0).setValue(1)))
+                .addTimeseries(TimeSeries.newBuilder().addAllLabelsRefs(s.refs("__name__", "test_v2_hist", "job", "x"))
+                        .addHistograms(Histogram.newBuilder().setCountInt(3).setSum(1.5).setTimestamp(T0)))
+                .addAllSymbols(s.table()).build();
+        HttpResponse<String> refused = post(withHistogram, V2);
+        assertEquals(400, refused.statusCode());
+        assertTrue(refused.body().contains("native histograms"), refused.body());
+        assertEquals("0", refused.headers().firstValue("X-Prometheus-Remote-Write-Samples-Written").orElse(null));
+        assertEquals(0, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
+                + ".series WHERE metric_name LIKE 'test_v2_%' AND metric_name IN ('test_v2_float', 'test_v2_hist')"));
+    }
+
+    @Test
+    void should_answer_400_for_broken_symbol_tables_and_415_for_unknown_messages() throws Exception {
+        Request badRef = Request.newBuilder().addSymbols("").addSymbols("__name__")
+                .addTimeseries(TimeSeries.newBuilder().addLabelsRefs(1).addLabelsRefs(9)
+                        .addSamples(Sample.newBuilder().setTimestamp(T0).setValue(1)))
+                .build();
+        HttpResponse<String> response = post(badRef, V2);
+        assertEquals(400, response.statusCode());
+        assertTrue(response.body().contains("outside the symbols table"), response.body());
+        assertTrue(response.headers().firstValue("X-Prometheus-Remote-Write-Samples-Written").isPresent());
+
+        Request noEmptyFirst = Request.newBuilder().addSymbols("x").build();
+        assertEquals(400, post(noEmptyFirst, V2).statusCode());
+
+        assertEquals(415, post(noEmptyFirst, "application/x-protobuf;proto=io.prometheus.write.v3.Request").statusCode());
+    }
+
+    private static HttpResponse<String> post(Request request, String contentType) throws Exception {
+        return RemoteWrite.postBody(prom2pg.writeUri(), SnappyDataFormat.compress(request.toByteArray()), contentType);
+    }
+
+    /** Builds a request's symbol table, symbols[0] = "". */
+    static final class Symbols {
+        private final List<String> table = new ArrayList<>(List.of(""));
+
+        int ref(String symbol) {
+            int i = table.indexOf(symbol);
+            if (i < 0) {
+                table.add(symbol);
+                i = table.size() - 1;
+            }
+            return i;
+        }
+
+        List<Integer> refs(String... strings) {
+            List<Integer> refs = new ArrayList<>();
+            for (String s : strings) {
+                refs.add(ref(s));
+            }
+            return refs;
+        }
+
+        List<String> table() {
+            return table;
+        }
+    }
+}
