@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 
 import io.prom2pg.decode.SnappyDataFormat;
+import io.prom2pg.proto.RemoteWriteV2.BucketSpan;
+import io.prom2pg.proto.RemoteWriteV2.Exemplar;
 import io.prom2pg.proto.RemoteWriteV2.Histogram;
 import io.prom2pg.proto.RemoteWriteV2.Metadata;
 import io.prom2pg.proto.RemoteWriteV2.Request;
@@ -90,20 +92,67 @@ class RemoteWriteV2Test {
     }
 
     @Test
-    void should_refuse_what_it_cannot_store_with_zero_counts_and_nothing_written() throws Exception {
+    void should_store_native_histograms_exemplars_and_start_times_losslessly() throws Exception {
         Symbols s = new Symbols();
-        Request withHistogram = Request.newBuilder()
-                .addTimeseries(TimeSeries.newBuilder().addAllLabelsRefs(s.refs("__name__", "test_v2_float", "job", "x"))
-                        .addSamples(Sample.newBuilder().setTimestamp(T0).setValue(1)))
-                .addTimeseries(TimeSeries.newBuilder().addAllLabelsRefs(s.refs("__name__", "test_v2_hist", "job", "x"))
-                        .addHistograms(Histogram.newBuilder().setCountInt(3).setSum(1.5).setTimestamp(T0)))
+        long stale = 0x7ff0000000000002L;
+        Request request = Request.newBuilder()
+                .addTimeseries(TimeSeries.newBuilder().addAllLabelsRefs(s.refs("__name__", "test_v2_latency", "job", "x"))
+                        .addHistograms(Histogram.newBuilder().setCountInt(7).setSum(12.5).setSchema(3).setZeroThreshold(1e-128)
+                                .setZeroCountInt(1).setTimestamp(T0)
+                                .addPositiveSpans(BucketSpan.newBuilder().setOffset(-2).setLength(2))
+                                .addPositiveSpans(BucketSpan.newBuilder().setOffset(3).setLength(1))
+                                .addAllPositiveDeltas(List.of(2L, -1L, 3L))
+                                .setResetHint(Histogram.ResetHint.RESET_HINT_NO))
+                        .addHistograms(Histogram.newBuilder().setCountFloat(2.5).setSum(Double.longBitsToDouble(stale))
+                                .setSchema(-53).setTimestamp(T0 + 15_000)
+                                .addPositiveSpans(BucketSpan.newBuilder().setOffset(0).setLength(2))
+                                .addAllPositiveCounts(List.of(1.5, 1.0)).addAllCustomValues(List.of(0.1, 0.5)))
+                        .addExemplars(Exemplar.newBuilder().addAllLabelsRefs(s.refs("trace_id", "abc123"))
+                                .setValue(0.42).setTimestamp(T0 - 10))
+                        .setCreatedTimestamp(T0 - 3_600_000))
+                .addTimeseries(TimeSeries.newBuilder().addAllLabelsRefs(s.refs("__name__", "test_v2_counter_total"))
+                        .addSamples(Sample.newBuilder().setTimestamp(T0).setValue(5).setStartTimestamp(T0 - 60_000)))
                 .addAllSymbols(s.table()).build();
-        HttpResponse<String> refused = post(withHistogram, V2);
-        assertEquals(400, refused.statusCode());
-        assertTrue(refused.body().contains("native histograms"), refused.body());
-        assertEquals("0", refused.headers().firstValue("X-Prometheus-Remote-Write-Samples-Written").orElse(null));
-        assertEquals(0, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
-                + ".series WHERE metric_name LIKE 'test_v2_%' AND metric_name IN ('test_v2_float', 'test_v2_hist')"));
+        HttpResponse<String> response = post(request, V2);
+        assertEquals(204, response.statusCode(), response.body());
+        assertEquals("1", response.headers().firstValue("X-Prometheus-Remote-Write-Samples-Written").orElse(null));
+        assertEquals("2", response.headers().firstValue("X-Prometheus-Remote-Write-Histograms-Written").orElse(null));
+        assertEquals("1", response.headers().firstValue("X-Prometheus-Remote-Write-Exemplars-Written").orElse(null));
+
+        String h = prom2pg.schema + ".native_histograms WHERE name = 'test_v2_latency'";
+        assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + h + " AND count_int = 7 AND count_float IS NULL"
+                + " AND sum = 12.5 AND schema = 3 AND zero_count_int = 1 AND positive_spans = '{-2,2,3,1}'"
+                + " AND positive_deltas = '{2,-1,3}' AND reset_hint = 2 AND negative_spans = '{}'"));
+        assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + h + " AND count_int IS NULL AND count_float = 2.5"
+                + " AND schema = -53 AND positive_counts = '{1.5,1}' AND custom_values = '{0.1,0.5}'"
+                + " AND float8send(sum) = '\\x7ff0000000000002'::bytea"), "float histogram, stale marker sum kept bit for bit");
+        assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema + ".exemplars_view"
+                + " WHERE name = 'test_v2_latency' AND value = 0.42 AND exemplar_labels = '{\"trace_id\": \"abc123\"}'"));
+        assertEquals(2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema + ".series_starts st JOIN "
+                + prom2pg.schema + ".series se ON se.id = st.series_id"
+                + " WHERE se.metric_name IN ('test_v2_latency', 'test_v2_counter_total')"
+                + " AND st.start_time IN (to_timestamp(" + (T0 - 3_600_000) + " / 1000.0), to_timestamp(" + (T0 - 60_000) + " / 1000.0))"));
+        // a retry adds nothing
+        assertEquals(204, post(request, V2).statusCode());
+        assertEquals(2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + h));
+        assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema + ".exemplars"));
+    }
+
+    @Test
+    void should_store_remote_write_1_0_histograms_and_exemplars_in_the_same_tables() throws Exception {
+        WriteRequest request = WriteRequest.newBuilder()
+                .addTimeseries(RemoteWrite.series("__name__", "test_v1_latency", "job", "y")
+                        .addHistograms(Histogram.newBuilder().setCountInt(3).setSum(0.75).setSchema(0).setTimestamp(T0)
+                                .addPositiveSpans(BucketSpan.newBuilder().setOffset(0).setLength(1)).addPositiveDeltas(3))
+                        .addExemplars(io.prom2pg.proto.RemoteWriteV1.Exemplar.newBuilder()
+                                .addLabels(io.prom2pg.proto.RemoteWriteV1.Label.newBuilder().setName("trace_id").setValue("t1"))
+                                .setValue(0.2).setTimestamp(T0)))
+                .build();
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
+        assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
+                + ".native_histograms WHERE name = 'test_v1_latency' AND count_int = 3 AND positive_deltas = '{3}'"));
+        assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
+                + ".exemplars_view WHERE name = 'test_v1_latency' AND exemplar_labels ->> 'trace_id' = 't1'"));
     }
 
     @Test

@@ -27,6 +27,10 @@ public final class DecodedWrite {
     private double[] sampleValues = new double[256];
 
     private final List<MetricMetadata> metadata = new ArrayList<>();
+    private final List<NativeHistogram> histograms = new ArrayList<>();
+    private final List<Exemplar> exemplars = new ArrayList<>();
+    private long[] starts = new long[0]; // series, start ms, series, start ms...
+    private int startCount;
 
     /** Remote write 2.0: the request's symbol table (where each symbol's bytes are) and label refs. */
     private int[] symbolOffsets;
@@ -85,6 +89,57 @@ public final class DecodedWrite {
     /** Points samples from {@code firstSample} to the end at series i (its labels come last). */
     void setSeries(int firstSample, int series) {
         Arrays.fill(sampleSeries, firstSample, sampleCount, series);
+    }
+
+    void addHistogram(NativeHistogram h) {
+        histograms.add(h);
+    }
+
+    void addExemplar(Exemplar e) {
+        exemplars.add(e);
+    }
+
+    /** A series' counter started at this time (created / start timestamp). */
+    void addStart(int series, long startMillis) {
+        if (startCount * 2 == starts.length) {
+            starts = Arrays.copyOf(starts, Math.max(16, starts.length * 2));
+        }
+        starts[startCount * 2] = series;
+        starts[startCount * 2 + 1] = startMillis;
+        startCount++;
+    }
+
+    /** Histograms, exemplars and starts added since {@code from*} now belong to series {@code series}. */
+    void assignSeries(int fromHistogram, int fromExemplar, int fromStart, int series) {
+        for (int k = fromHistogram; k < histograms.size(); k++) {
+            histograms.set(k, histograms.get(k).withSeries(series));
+        }
+        for (int k = fromExemplar; k < exemplars.size(); k++) {
+            exemplars.set(k, exemplars.get(k).withSeries(series));
+        }
+        for (int k = fromStart; k < startCount; k++) {
+            starts[k * 2] = series;
+        }
+    }
+
+    public List<NativeHistogram> histograms() {
+        return histograms;
+    }
+
+    public List<Exemplar> exemplars() {
+        return exemplars;
+    }
+
+    public int startCount() {
+        return startCount;
+    }
+
+    public int startSeries(int k) {
+        return (int) starts[k * 2];
+    }
+
+    public long startTime(int k) {
+        return starts[k * 2 + 1];
     }
 
     void addMetadata(MetricMetadata m) {

@@ -78,6 +78,8 @@ public class RemoteWriteDataFormat extends ServiceSupport implements DataFormat,
         int[] ranges = null; // label field ranges, only when they are not contiguous
         int rangeCount = 0;
         int firstSample = write.sampleCount();
+        int firstHistogram = write.histograms().size();
+        int firstExemplar = write.exemplars().size();
         while (!in.isAtEnd()) {
             int position = in.getTotalBytesRead();
             int tag = in.readTag();
@@ -116,12 +118,21 @@ public class RemoteWriteDataFormat extends ServiceSupport implements DataFormat,
                 }
                 in.popLimit(limit);
                 write.addSample(-1, timestamp, value);
+            } else if (field == 3 && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                int limit = in.pushLimit(in.readRawVarint32());
+                write.addExemplar(readExemplar(in));
+                in.popLimit(limit);
+            } else if (field == 4 && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                int limit = in.pushLimit(in.readRawVarint32());
+                write.addHistogram(NativeHistogram.read(in, -1));
+                in.popLimit(limit);
             } else {
                 in.skipField(tag);
             }
         }
-        if (write.sampleCount() == firstSample) {
-            return; // a series without samples stores nothing
+        if (write.sampleCount() == firstSample && write.histograms().size() == firstHistogram
+                && write.exemplars().size() == firstExemplar) {
+            return; // a series with nothing to store
         }
         byte[] labels = body;
         int offset = Math.max(labelsStart, 0);
@@ -144,6 +155,40 @@ public class RemoteWriteDataFormat extends ServiceSupport implements DataFormat,
         long hash = MurmurHash3.hash128x64(labels, offset, length, 0)[0];
         int series = write.addSeries(hash, labels, offset, length);
         write.setSeries(firstSample, series);
+        write.assignSeries(firstHistogram, firstExemplar, write.startCount(), series);
+    }
+
+    /** A remote write 1.0 Exemplar: labels as Label messages, value, timestamp. */
+    private static Exemplar readExemplar(CodedInputStream in) throws IOException {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        java.util.List<String> values = new java.util.ArrayList<>();
+        double value = 0;
+        long timestamp = 0;
+        while (!in.isAtEnd()) {
+            int t = in.readTag();
+            switch (WireFormat.getTagFieldNumber(t)) {
+                case 1 -> {
+                    int limit = in.pushLimit(in.readRawVarint32());
+                    String name = "";
+                    String v = "";
+                    while (!in.isAtEnd()) {
+                        int lt = in.readTag();
+                        switch (WireFormat.getTagFieldNumber(lt)) {
+                            case 1 -> name = in.readStringRequireUtf8();
+                            case 2 -> v = in.readStringRequireUtf8();
+                            default -> in.skipField(lt);
+                        }
+                    }
+                    in.popLimit(limit);
+                    names.add(name);
+                    values.add(v);
+                }
+                case 2 -> value = in.readDouble();
+                case 3 -> timestamp = in.readInt64();
+                default -> in.skipField(t);
+            }
+        }
+        return new Exemplar(-1, timestamp, value, names.toArray(new String[0]), values.toArray(new String[0]));
     }
 
     private static void checkLengthDelimited(int tag) throws InvalidProtocolBufferException {

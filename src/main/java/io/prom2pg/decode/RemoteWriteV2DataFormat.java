@@ -20,7 +20,8 @@ import org.apache.commons.codec.digest.MurmurHash3;
  * {@link DecodedWrite} as remote write 1.0: symbols stay byte ranges of the body, a series' labels
  * are hashed from the bytes of the symbols they reference (references are per request, the
  * strings are not), and samples go into column arrays. Per-series metadata becomes metric
- * metadata named after the series' {@code __name__}. Native histograms are refused for now.
+ * metadata named after the series' {@code __name__}; native histograms, exemplars and start
+ * (created) timestamps are kept for their own tables.
  * Field numbers are those of {@code remote_write_v2.proto}.
  */
 public class RemoteWriteV2DataFormat extends ServiceSupport implements DataFormat, DataFormatName {
@@ -116,8 +117,13 @@ public class RemoteWriteV2DataFormat extends ServiceSupport implements DataForma
 
     private static byte[] readTimeSeries(CodedInputStream in, byte[] body, int[] offsets, int[] lengths, Refs refs,
                                          DecodedWrite write, byte[] scratch) throws IOException {
+        java.util.List<Exemplar> pendingExemplars = new java.util.ArrayList<>(0);
         int firstRef = refs.size;
         int firstSample = write.sampleCount();
+        int firstHistogram = write.histograms().size();
+        int firstExemplar = write.exemplars().size();
+        int firstStart = write.startCount();
+        long createdTimestamp = 0;
         int metricType = 0;
         int helpRef = 0;
         int unitRef = 0;
@@ -140,18 +146,33 @@ public class RemoteWriteV2DataFormat extends ServiceSupport implements DataForma
                     int limit = in.pushLimit(in.readRawVarint32());
                     long timestamp = 0;
                     double value = 0;
+                    long start = 0;
                     while (!in.isAtEnd()) {
                         int t = in.readTag();
                         switch (t) {
                             case (1 << 3) | WireFormat.WIRETYPE_FIXED64 -> value = in.readDouble();
                             case (2 << 3) | WireFormat.WIRETYPE_VARINT -> timestamp = in.readInt64();
+                            case (3 << 3) | WireFormat.WIRETYPE_VARINT -> start = in.readInt64();
                             default -> in.skipField(t);
                         }
                     }
                     in.popLimit(limit);
                     write.addSample(-1, timestamp, value);
+                    if (start != 0) {
+                        write.addStart(-1, start);
+                    }
                 }
-                case 3 -> throw new InvalidRequestException("native histograms are not supported yet; nothing of this request was written");
+                case 3 -> {
+                    int limit = in.pushLimit(in.readRawVarint32());
+                    write.addHistogram(NativeHistogram.read(in, -1));
+                    in.popLimit(limit);
+                }
+                case 4 -> {
+                    int limit = in.pushLimit(in.readRawVarint32());
+                    pendingExemplars.add(readExemplar(in, body, offsets, lengths));
+                    in.popLimit(limit);
+                }
+                case 6 -> createdTimestamp = in.readInt64();
                 case 5 -> {
                     int limit = in.pushLimit(in.readRawVarint32());
                     while (!in.isAtEnd()) {
@@ -195,9 +216,15 @@ public class RemoteWriteV2DataFormat extends ServiceSupport implements DataForma
                     .setUnit(Labels.symbol(body, offsets, lengths, unitRef))
                     .build());
         }
-        if (write.sampleCount() == firstSample) {
+        if (write.sampleCount() == firstSample && write.histograms().size() == firstHistogram) {
             refs.size = firstRef; // no samples: nothing to store for this series
             return scratch;
+        }
+        for (Exemplar e : pendingExemplars) {
+            write.addExemplar(e);
+        }
+        if (createdTimestamp != 0) {
+            write.addStart(-1, createdTimestamp);
         }
         if (scratch.length < size) {
             scratch = new byte[Math.max(size, scratch.length * 2)];
@@ -212,6 +239,35 @@ public class RemoteWriteV2DataFormat extends ServiceSupport implements DataForma
         long hash = MurmurHash3.hash128x64(scratch, 0, at, 2)[0];
         int series = write.addSeries(hash, null, firstRef, count);
         write.setSeries(firstSample, series);
+        write.assignSeries(firstHistogram, firstExemplar, firstStart, series);
         return scratch;
+    }
+
+    /** A remote write 2.0 Exemplar: label refs, value, timestamp. */
+    private static Exemplar readExemplar(CodedInputStream in, byte[] body, int[] offsets, int[] lengths) throws IOException {
+        Refs refs = new Refs();
+        double value = 0;
+        long timestamp = 0;
+        while (!in.isAtEnd()) {
+            int t = in.readTag();
+            switch (WireFormat.getTagFieldNumber(t)) {
+                case 1 -> {
+                    if (WireFormat.getTagWireType(t) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                        int limit = in.pushLimit(in.readRawVarint32());
+                        while (!in.isAtEnd()) {
+                            refs.add(in.readRawVarint32());
+                        }
+                        in.popLimit(limit);
+                    } else {
+                        refs.add(in.readRawVarint32());
+                    }
+                }
+                case 2 -> value = in.readDouble();
+                case 3 -> timestamp = in.readInt64();
+                default -> in.skipField(t);
+            }
+        }
+        Labels labels = Labels.fromSymbols(body, offsets, lengths, refs.values, 0, refs.size);
+        return new Exemplar(-1, timestamp, value, labels.names(), labels.values());
     }
 }

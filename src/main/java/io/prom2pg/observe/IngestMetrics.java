@@ -34,6 +34,8 @@ public class IngestMetrics implements OnCamelContextStarted {
     private Counter received;
     private Counter written;
     private Counter metadataWritten;
+    private Counter histogramsWritten;
+    private Counter exemplarsWritten;
     private Counter cacheHits;
     private Counter cacheMisses;
     private Counter seriesResolved;
@@ -61,6 +63,10 @@ public class IngestMetrics implements OnCamelContextStarted {
                 .description("Samples committed to PostgreSQL").register(r);
         metadataWritten = Counter.builder("prom2pg.metadata.written")
                 .description("Metric metadata entries stored").register(r);
+        histogramsWritten = Counter.builder("prom2pg.histograms.written")
+                .description("Native histogram samples stored").register(r);
+        exemplarsWritten = Counter.builder("prom2pg.exemplars.written")
+                .description("Exemplars stored").register(r);
         cacheHits = Counter.builder("prom2pg.series.cache.hits")
                 .description("Series ids found in the in-memory cache").register(r);
         cacheMisses = Counter.builder("prom2pg.series.cache.misses")
@@ -104,6 +110,23 @@ public class IngestMetrics implements OnCamelContextStarted {
         if (sent > inserted) {
             rejectedCounter(REASON_DUPLICATE).increment(sent - inserted);
         }
+    }
+
+    /** Histograms and exemplars of a request stored: {histograms, exemplars}. */
+    public void extrasWritten(int[] written) {
+        registry();
+        histogramsWritten.increment(written[0]);
+        exemplarsWritten.increment(written[1]);
+    }
+
+    /** For the remote write 2.0 answer headers: histograms written, 0 if none. */
+    public int histogramsWritten(int[] written) {
+        return written == null ? 0 : written[0];
+    }
+
+    /** For the remote write 2.0 answer headers: exemplars written, 0 if none. */
+    public int exemplarsWritten(int[] written) {
+        return written == null ? 0 : written[1];
     }
 
     public void metadataWritten(int entries) {

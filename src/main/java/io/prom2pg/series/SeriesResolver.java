@@ -103,10 +103,19 @@ public class SeriesResolver {
             }
             throw e;
         }
-        return new WriteBatch(chunks(write, ids), metadata, samples);
+        return new WriteBatch(chunks(write, ids), metadata, samples, write, ids);
     }
 
     private static void checkTimestamps(DecodedWrite write) {
+        for (var h : write.histograms()) {
+            checkTimestamp(write, h.series(), h.timestamp());
+        }
+        for (var e : write.exemplars()) {
+            checkTimestamp(write, e.series(), e.timestamp());
+        }
+        for (int k = 0; k < write.startCount(); k++) {
+            checkTimestamp(write, write.startSeries(k), write.startTime(k));
+        }
         for (int j = 0; j < write.sampleCount(); j++) {
             long t = write.sampleTime(j);
             if (t < MIN_TIMESTAMP || t > MAX_TIMESTAMP) {
@@ -114,6 +123,14 @@ public class SeriesResolver {
                         + LabelSet.of(write.labels(write.sampleSeries(j)).names(), write.labels(write.sampleSeries(j)).values())
                         + " is outside the years 1 to 9999");
             }
+        }
+    }
+
+    private static void checkTimestamp(DecodedWrite write, int series, long t) {
+        if (t < MIN_TIMESTAMP || t > MAX_TIMESTAMP) {
+            throw new InvalidRequestException("timestamp " + t + " ms of series "
+                    + LabelSet.of(write.labels(series).names(), write.labels(series).values())
+                    + " is outside the years 1 to 9999");
         }
     }
 

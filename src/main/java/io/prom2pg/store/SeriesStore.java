@@ -164,7 +164,7 @@ public class SeriesStore {
     }
 
     /** The labels as a JSON object, written by Jackson (escaping included). */
-    static String json(String[] names, String[] values) {
+    public static String json(String[] names, String[] values) {
         StringWriter out = new StringWriter(32 * (names.length + 1));
         try (JsonGenerator g = JSON.createGenerator(out)) {
             g.writeStartObject();

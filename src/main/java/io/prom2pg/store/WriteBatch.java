@@ -2,6 +2,8 @@ package io.prom2pg.store;
 
 import java.util.List;
 
+import io.prom2pg.decode.DecodedWrite;
+
 /**
  * One remote write request, resolved and ready to store: its samples split into chunks per time
  * window, and its metadata. Nothing of it has been written yet.
@@ -11,11 +13,34 @@ public final class WriteBatch {
     private final List<SampleChunk> chunks;
     private final MetadataBatch metadata;
     private final int sampleCount;
+    private final DecodedWrite decoded;
+    private final long[] seriesIds;
 
     public WriteBatch(List<SampleChunk> chunks, MetadataBatch metadata, int sampleCount) {
+        this(chunks, metadata, sampleCount, null, new long[0]);
+    }
+
+    /** With the decoded request and its series ids, for the histograms, exemplars and starts it carries. */
+    public WriteBatch(List<SampleChunk> chunks, MetadataBatch metadata, int sampleCount, DecodedWrite decoded, long[] seriesIds) {
         this.chunks = chunks;
         this.metadata = metadata;
         this.sampleCount = sampleCount;
+        this.decoded = decoded;
+        this.seriesIds = seriesIds;
+    }
+
+    /** True when the request carries native histograms, exemplars or start timestamps. */
+    public boolean isHasExtras() {
+        return decoded != null && (!decoded.histograms().isEmpty() || !decoded.exemplars().isEmpty() || decoded.startCount() > 0);
+    }
+
+    public DecodedWrite decoded() {
+        return decoded;
+    }
+
+    /** The database id of the decoded request's series i. */
+    public long seriesId(int i) {
+        return seriesIds[i];
     }
 
     public List<SampleChunk> getChunks() {
