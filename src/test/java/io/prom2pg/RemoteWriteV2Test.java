@@ -3,6 +3,8 @@ package io.prom2pg;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -170,6 +172,12 @@ class RemoteWriteV2Test {
         assertEquals(400, post(noEmptyFirst, V2).statusCode());
 
         assertEquals(415, post(noEmptyFirst, "application/x-protobuf;proto=io.prometheus.write.v3.Request").statusCode());
+        HttpRequest gzip = HttpRequest.newBuilder(prom2pg.writeUri()).header("Content-Type", V2).header("Content-Encoding", "gzip")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[] {1})).build();
+        HttpResponse<String> unsupported = HttpClient.newHttpClient().send(gzip, HttpResponse.BodyHandlers.ofString());
+        assertEquals(415, unsupported.statusCode());
+        assertEquals("0", unsupported.headers().firstValue("X-Prometheus-Remote-Write-Samples-Written").orElse(null),
+                "4xx answers to 2.0 requests carry the counts too");
     }
 
     private static HttpResponse<String> post(Request request, String contentType) throws Exception {

@@ -35,6 +35,11 @@ public class ProtobufContentType {
         this.protocol = protocol;
     }
 
+    /** Whether the Content-Type names remote write 2.0's message, whatever else is wrong with the request. */
+    public boolean isRemoteWrite2(@Header("Content-Type") String contentType) {
+        return contentType != null && contentType.contains("io.prometheus.write.v2.Request");
+    }
+
     /** Returns the protobuf message the request carries, or throws {@link UnsupportedMediaTypeException}. */
     public String check(@Header("Content-Type") String contentType, @Header("Content-Encoding") String contentEncoding) {
         if (contentType == null || contentType.isBlank()) {
