@@ -23,6 +23,7 @@ public class IngestMetrics implements OnCamelContextStarted {
     public static final String REASON_STORAGE_UNAVAILABLE = "storage_unavailable";
     public static final String REASON_CARDINALITY = "cardinality";
     public static final String REASON_HA_FOLLOWER = "ha_follower";
+    public static final String REASON_FILTERED = "filtered";
 
     private static final Duration[] LATENCY_BUCKETS = {
         Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
@@ -81,7 +82,7 @@ public class IngestMetrics implements OnCamelContextStarted {
         requestTimers.clear();
         registry = r;
         for (String reason : new String[] {REASON_INVALID, REASON_DUPLICATE, REASON_STORAGE_UNAVAILABLE, REASON_CARDINALITY,
-            REASON_HA_FOLLOWER}) {
+            REASON_HA_FOLLOWER, REASON_FILTERED}) {
             rejectedCounter(reason);
         }
         requestsRejected.computeIfAbsent("overloaded", k -> Counter.builder("prom2pg.requests.rejected")

@@ -146,6 +146,19 @@ public final class LabelSet {
         return values;
     }
 
+    /** The value of a label, "" when the series does not have it (as in Prometheus). */
+    public String value(String name) {
+        if (METRIC_NAME.equals(name)) {
+            return metricName;
+        }
+        for (int i = 0; i < names.length; i++) {
+            if (names[i].equals(name)) {
+                return values[i];
+            }
+        }
+        return "";
+    }
+
     /** The full 128-bit key, unique per series in the database. */
     public byte[] key() {
         byte[] key = new byte[16];

@@ -34,11 +34,14 @@ public class SeriesResolver {
     /** Timestamps PostgreSQL's timestamptz and the daily partitions can hold: years 1 to 9999. */
     static final long MIN_TIMESTAMP = -62_135_596_800_000L;
     static final long MAX_TIMESTAMP = 253_402_300_799_999L;
+    /** The "id" of a series the rules do not store. */
+    public static final long FILTERED = -2L;
 
     private SeriesCache cache;
     private SeriesStore store;
     private IngestMetrics metrics;
     private CardinalityLimits limits;
+    private SeriesRules rules;
     private int chunkSize = 20_000;
     private Set<String> droppedLabels = Set.of();
 
@@ -66,6 +69,14 @@ public class SeriesResolver {
                 set.add(n.trim());
             }
         }
+        this.droppedLabels = Set.copyOf(set);
+    }
+
+    /** The keep/drop rules; their dropped labels are left out of every series too. */
+    public void setRules(SeriesRules rules) {
+        this.rules = rules;
+        Set<String> set = new HashSet<>(droppedLabels);
+        set.addAll(rules.dropLabels());
         this.droppedLabels = Set.copyOf(set);
     }
 
@@ -146,7 +157,7 @@ public class SeriesResolver {
             long hash = write.labelHash(i);
             long id = cache.get(hash);
             if (id != SeriesCache.MISSING) {
-                ids[i] = id;
+                ids[i] = id; // a database id, or FILTERED
                 hits++;
                 continue;
             }
@@ -160,6 +171,12 @@ public class SeriesResolver {
             if (m < 0) {
                 Labels labels = write.labels(i);
                 LabelSet ls = LabelSet.of(labels.names(), labels.values(), droppedLabels);
+                if (rules != null && !rules.keeps(ls)) {
+                    // not stored, by configuration; remembered like a resolved series
+                    ids[i] = FILTERED;
+                    cache.put(hash, FILTERED);
+                    continue;
+                }
                 m = misses.size();
                 misses.add(new NewSeries(ls.key(), ls.metricName(), ls.names(), ls.values()));
                 missHashes.add(hash);
@@ -193,7 +210,13 @@ public class SeriesResolver {
         Long2ObjectMap<List<SampleChunk>> byWindow = new Long2ObjectLinkedOpenHashMap<>();
         long lastWindow = Long.MIN_VALUE;
         List<SampleChunk> last = null;
+        int filtered = 0;
         for (int j = 0; j < samples; j++) {
+            long id = ids[write.sampleSeries(j)];
+            if (id == FILTERED) {
+                filtered++;
+                continue;
+            }
             long t = write.sampleTime(j);
             long window = SampleChunk.windowOf(t);
             if (window != lastWindow) {
@@ -209,7 +232,10 @@ public class SeriesResolver {
                 chunk = new SampleChunk(window, Math.min(samples, chunkSize));
                 last.add(chunk);
             }
-            chunk.add(t, ids[write.sampleSeries(j)], write.sampleValue(j));
+            chunk.add(t, id, write.sampleValue(j));
+        }
+        if (filtered > 0 && metrics != null) {
+            metrics.rejected(IngestMetrics.REASON_FILTERED, filtered);
         }
         List<SampleChunk> chunks = new ArrayList<>();
         byWindow.values().forEach(chunks::addAll);

@@ -71,6 +71,9 @@ public class ExtrasWriter {
                 + " ON CONFLICT (series_id, time) DO NOTHING";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (NativeHistogram h : w.histograms()) {
+                if (batch.seriesId(h.series()) < 0) {
+                    continue; // a series the rules do not store
+                }
                 int i = 1;
                 ps.setObject(i++, time(h.timestamp()));
                 ps.setLong(i++, batch.seriesId(h.series()));
@@ -105,6 +108,9 @@ public class ExtrasWriter {
                 + " ON CONFLICT (series_id, time) DO NOTHING";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (Exemplar e : w.exemplars()) {
+                if (batch.seriesId(e.series()) < 0) {
+                    continue;
+                }
                 ps.setObject(1, time(e.timestamp()));
                 ps.setLong(2, batch.seriesId(e.series()));
                 ps.setObject(3, new double[] {e.value()});
@@ -119,9 +125,12 @@ public class ExtrasWriter {
         if (w.startCount() == 0) {
             return;
         }
-        long[][] rows = new long[w.startCount()][];
-        for (int k = 0; k < rows.length; k++) {
-            rows[k] = new long[] {batch.seriesId(w.startSeries(k)), w.startTime(k)};
+        long[][] rows = java.util.stream.IntStream.range(0, w.startCount())
+                .filter(k -> batch.seriesId(w.startSeries(k)) >= 0)
+                .mapToObj(k -> new long[] {batch.seriesId(w.startSeries(k)), w.startTime(k)})
+                .toArray(long[][]::new);
+        if (rows.length == 0) {
+            return;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".series_starts (series_id, start_time)"
                 + " SELECT s, timestamptz 'epoch' + t * interval '1 millisecond'"
