@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
+import io.prom2pg.views.ViewManager;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
@@ -29,15 +30,41 @@ public final class Prom2pg {
     }
 
     public static void main(String[] args) throws Exception {
-        Main main = new Prom2pg(Map.of()).main;
-        System.exit(main.run(args));
+        Prom2pg app = new Prom2pg(Map.of());
+        String[] failure = new String[1];
+        app.main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterStart(BaseMainSupport main) {
+                failure[0] = app.startupFailure();
+                if (failure[0] != null) {
+                    LOG.error("Not starting: {}", failure[0]);
+                    app.main.completed();
+                }
+            }
+        });
+        int code = app.main.run(args);
+        System.exit(failure[0] != null ? 2 : code);
     }
 
-    /** Starts prom2pg without blocking; the overrides win over every other source of properties. */
+    /**
+     * Starts prom2pg without blocking; the overrides win over every other source of properties.
+     * Throws when a start-up check fails (a view PostgreSQL refuses, say), after stopping again.
+     */
     public static Prom2pg start(Map<String, String> overrides) throws Exception {
         Prom2pg app = new Prom2pg(overrides);
         app.main.start();
+        String failure = app.startupFailure();
+        if (failure != null) {
+            app.stop();
+            throw new IllegalStateException("prom2pg did not start: " + failure);
+        }
         return app;
+    }
+
+    /** What stops prom2pg at start-up, or null. */
+    private String startupFailure() {
+        ViewManager views = main.getCamelContext().getRegistry().lookupByNameAndType("viewManager", ViewManager.class);
+        return views == null ? null : views.startupFailure();
     }
 
     public CamelContext context() {
