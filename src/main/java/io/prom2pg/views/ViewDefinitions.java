@@ -71,7 +71,8 @@ public final class ViewDefinitions {
             String description = v.get("description") == null ? "" : String.valueOf(v.get("description"));
             String select;
             if (v.get("sql") != null && v.get("template") == null) {
-                select = String.valueOf(v.get("sql")).strip();
+                // ${schema} is prom2pg's data schema (prom2pg.db.schema)
+                select = String.valueOf(v.get("sql")).strip().replace("${schema}", dataSchema);
                 if (select.endsWith(";")) {
                     select = select.substring(0, select.length() - 1);
                 }

@@ -112,10 +112,18 @@ public class ViewManager implements OnCamelContextStarted {
         long modified = modified(path);
         List<ViewDefinitions.View> views = ViewDefinitions.read(path, schema);
         try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA IF NOT EXISTS " + viewsSchema);
+            try {
+                st.execute("CREATE SCHEMA IF NOT EXISTS " + viewsSchema);
+            } catch (SQLException e) {
+                if (!"23505".equals(e.getSQLState()) && !"42P06".equals(e.getSQLState())) {
+                    throw e; // another instance created it at the same moment: fine
+                }
+            }
             for (ViewDefinitions.View view : views) {
                 try {
                     c.setAutoCommit(false);
+                    // several prom2pg instances may apply the same file at once
+                    st.execute("SELECT pg_advisory_xact_lock(hashtext(" + ViewDefinitions.literal(viewsSchema + " views") + "))");
                     st.execute("DROP VIEW IF EXISTS " + viewsSchema + "." + view.name());
                     st.execute("CREATE VIEW " + viewsSchema + "." + view.name() + " AS " + view.select());
                     st.execute("COMMENT ON VIEW " + viewsSchema + "." + view.name() + " IS "
