@@ -61,20 +61,23 @@ LANGUAGE sql STABLE AS $fn$
 $fn$;
 
 -- per hour and (namespace, pod, node): CPU request and usage core-seconds, memory request and
--- usage byte-seconds, over all stored samples
-CREATE VIEW ${schema}.metering_pod_hourly AS
+-- usage byte-seconds, for [p_from, p_to)
+CREATE FUNCTION ${schema}.metering_pod_hours(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (hour timestamptz, namespace text, pod text, node text, cpu_request_core_seconds float8,
+               cpu_usage_core_seconds float8, memory_request_byte_seconds float8, memory_usage_byte_seconds float8)
+LANGUAGE sql STABLE AS $fn$
 WITH m AS (
   SELECT hour, series_id, value_seconds AS v, 'cpu_request' AS k
-    FROM ${schema}.metering_gauge_seconds('metering:pod_request_cpu_cores', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:pod_request_cpu_cores', p_from, p_to)
   UNION ALL
   SELECT hour, series_id, increase, 'cpu_usage'
-    FROM ${schema}.metering_counter_increase('metering:pod_usage_cpu_cores', '-infinity', 'infinity')
+    FROM ${schema}.metering_counter_increase('metering:pod_usage_cpu_cores', p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'memory_request'
-    FROM ${schema}.metering_gauge_seconds('metering:pod_request_memory_bytes', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:pod_request_memory_bytes', p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'memory_usage'
-    FROM ${schema}.metering_gauge_seconds('metering:pod_usage_memory_bytes', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:pod_usage_memory_bytes', p_from, p_to)
 )
 SELECT m.hour, se.labels ->> 'namespace' AS namespace, se.labels ->> 'pod' AS pod, se.labels ->> 'node' AS node,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'cpu_request'), 0) AS cpu_request_core_seconds,
@@ -82,7 +85,11 @@ SELECT m.hour, se.labels ->> 'namespace' AS namespace, se.labels ->> 'pod' AS po
        coalesce(sum(m.v) FILTER (WHERE m.k = 'memory_request'), 0) AS memory_request_byte_seconds,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'memory_usage'), 0) AS memory_usage_byte_seconds
 FROM m JOIN ${schema}.series se ON se.id = m.series_id
-GROUP BY 1, 2, 3, 4;
+GROUP BY 1, 2, 3, 4
+$fn$;
+
+CREATE VIEW ${schema}.metering_pod_hourly AS
+SELECT * FROM ${schema}.metering_pod_hours('-infinity', 'infinity');
 
 -- per hour and namespace: the same, summed
 CREATE VIEW ${schema}.metering_namespace_hourly AS
@@ -94,20 +101,24 @@ SELECT hour, namespace,
 FROM ${schema}.metering_pod_hourly
 GROUP BY 1, 2;
 
--- per hour and node: capacity and allocatable core-seconds and byte-seconds
-CREATE VIEW ${schema}.metering_node_hourly AS
+-- per hour and node: capacity and allocatable core-seconds and byte-seconds, for [p_from, p_to)
+CREATE FUNCTION ${schema}.metering_node_hours(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (hour timestamptz, node text, provider_id text, cpu_capacity_core_seconds float8,
+               cpu_allocatable_core_seconds float8, memory_capacity_byte_seconds float8,
+               memory_allocatable_byte_seconds float8)
+LANGUAGE sql STABLE AS $fn$
 WITH m AS (
   SELECT hour, series_id, value_seconds AS v, 'cpu_capacity' AS k
-    FROM ${schema}.metering_gauge_seconds('metering:node_capacity_cpu_cores', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:node_capacity_cpu_cores', p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'cpu_allocatable'
-    FROM ${schema}.metering_gauge_seconds('metering:node_allocatable_cpu_cores', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:node_allocatable_cpu_cores', p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'memory_capacity'
-    FROM ${schema}.metering_gauge_seconds('metering:node_capacity_memory_bytes', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:node_capacity_memory_bytes', p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'memory_allocatable'
-    FROM ${schema}.metering_gauge_seconds('metering:node_allocatable_memory_bytes', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:node_allocatable_memory_bytes', p_from, p_to)
 )
 SELECT m.hour, se.labels ->> 'node' AS node, max(se.labels ->> 'provider_id') AS provider_id,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'cpu_capacity'), 0) AS cpu_capacity_core_seconds,
@@ -115,19 +126,30 @@ SELECT m.hour, se.labels ->> 'node' AS node, max(se.labels ->> 'provider_id') AS
        coalesce(sum(m.v) FILTER (WHERE m.k = 'memory_capacity'), 0) AS memory_capacity_byte_seconds,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'memory_allocatable'), 0) AS memory_allocatable_byte_seconds
 FROM m JOIN ${schema}.series se ON se.id = m.series_id
-GROUP BY 1, 2;
+GROUP BY 1, 2
+$fn$;
 
--- per hour and (namespace, persistentvolumeclaim): request and usage byte-seconds
-CREATE VIEW ${schema}.metering_pvc_hourly AS
+CREATE VIEW ${schema}.metering_node_hourly AS
+SELECT * FROM ${schema}.metering_node_hours('-infinity', 'infinity');
+
+-- per hour and (namespace, persistentvolumeclaim): request and usage byte-seconds, for [p_from, p_to)
+CREATE FUNCTION ${schema}.metering_pvc_hours(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (hour timestamptz, namespace text, persistentvolumeclaim text, request_byte_seconds float8,
+               usage_byte_seconds float8)
+LANGUAGE sql STABLE AS $fn$
 WITH m AS (
   SELECT hour, series_id, value_seconds AS v, 'request' AS k
-    FROM ${schema}.metering_gauge_seconds('metering:persistentvolumeclaim_request_bytes', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:persistentvolumeclaim_request_bytes', p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'usage'
-    FROM ${schema}.metering_gauge_seconds('metering:persistentvolumeclaim_usage_bytes', '-infinity', 'infinity')
+    FROM ${schema}.metering_gauge_seconds('metering:persistentvolumeclaim_usage_bytes', p_from, p_to)
 )
 SELECT m.hour, se.labels ->> 'namespace' AS namespace, se.labels ->> 'persistentvolumeclaim' AS persistentvolumeclaim,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'request'), 0) AS request_byte_seconds,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'usage'), 0) AS usage_byte_seconds
 FROM m JOIN ${schema}.series se ON se.id = m.series_id
-GROUP BY 1, 2, 3;
+GROUP BY 1, 2, 3
+$fn$;
+
+CREATE VIEW ${schema}.metering_pvc_hourly AS
+SELECT * FROM ${schema}.metering_pvc_hours('-infinity', 'infinity');

@@ -1,0 +1,147 @@
+package io.prom2pg.metering;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import io.prom2pg.store.Partitions;
+import io.prom2pg.store.Schema;
+import io.prom2pg.store.Sql;
+import io.prom2pg.store.StorageUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drops raw samples older than {@code rawDays} by whole daily partitions (TimescaleDB: its
+ * chunks), but never a day the metering rollups have not covered yet; deletes histograms,
+ * exemplars and start times as old, and rollups older than {@code rollupDays}. Run by the
+ * retention route.
+ */
+public class Retention {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
+    private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
+
+    private DataSource dataSource;
+    private Partitions partitions;
+    private String schema = "prom2pg";
+    private int rawDays = 90;
+    private int rollupDays = 730;
+
+    public void setDataSource(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public void setPartitions(Partitions partitions) {
+        this.partitions = partitions;
+    }
+
+    public void setSchema(String schema) {
+        this.schema = Schema.checkName(schema);
+    }
+
+    public void setRawDays(int rawDays) {
+        this.rawDays = rawDays;
+    }
+
+    public void setRollupDays(int rollupDays) {
+        this.rollupDays = rollupDays;
+    }
+
+    /** Applies retention as of now; returns the number of raw partitions dropped. */
+    public int run() {
+        return run(Instant.now());
+    }
+
+    int run(Instant now) {
+        OffsetDateTime rawCutoff = OffsetDateTime.ofInstant(now, ZoneOffset.UTC).truncatedTo(ChronoUnit.DAYS).minusDays(rawDays);
+        OffsetDateTime rollupCutoff = OffsetDateTime.ofInstant(now, ZoneOffset.UTC).minusDays(rollupDays);
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
+            OffsetDateTime rolledUp = rolledUpTo(c);
+            OffsetDateTime cutoff = rolledUp != null && rolledUp.isBefore(rawCutoff) ? rolledUp : rawCutoff;
+            int dropped = 0;
+            if (isPartitioned(c)) {
+                for (String partition : partitionsBefore(c, cutoff)) {
+                    st.execute("DROP TABLE IF EXISTS " + schema + "." + partition);
+                    dropped++;
+                }
+            } else {
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM drop_chunks(?::regclass, older_than => ?)")) {
+                    ps.setString(1, schema + ".samples");
+                    ps.setObject(2, cutoff);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        dropped = rs.getInt(1);
+                    }
+                }
+            }
+            int other = delete(c, "histograms", "time", cutoff) + delete(c, "exemplars", "time", cutoff)
+                    + delete(c, "series_starts", "start_time", cutoff);
+            int rollups = delete(c, "metering_pod_rollup", "hour", rollupCutoff)
+                    + delete(c, "metering_node_rollup", "hour", rollupCutoff)
+                    + delete(c, "metering_pvc_rollup", "hour", rollupCutoff);
+            if (dropped > 0 && partitions != null) {
+                partitions.forget();
+            }
+            LOG.info("Retention: raw data before {} removed ({} partitions, {} other rows), rollups before {} ({} rows)",
+                    cutoff.toLocalDate(), dropped, other, rollupCutoff.toLocalDate(), rollups);
+            return dropped;
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("retention failed: " + Sql.oneLine(e), e);
+        }
+    }
+
+    private OffsetDateTime rolledUpTo(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT rolled_up_to FROM " + schema + ".metering_rollup_state")) {
+            return rs.next() ? rs.getObject(1, OffsetDateTime.class) : null;
+        }
+    }
+
+    private boolean isPartitioned(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT relkind = 'p' FROM pg_class WHERE oid = '" + schema + ".samples'::regclass")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /** Daily partitions that end on or before the cutoff. */
+    private List<String> partitionsBefore(Connection c, OffsetDateTime cutoff) throws SQLException {
+        List<String> names = new ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                     + " WHERE i.inhparent = '" + schema + ".samples'::regclass")) {
+            while (rs.next()) {
+                String name = rs.getString(1);
+                if (!name.matches("samples_\\d{8}")) {
+                    continue;
+                }
+                LocalDate day = LocalDate.parse(name.substring("samples_".length()), DAY);
+                if (!day.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC).isAfter(cutoff)) {
+                    names.add(name);
+                }
+            }
+        }
+        return names;
+    }
+
+    private int delete(Connection c, String table, String column, OffsetDateTime before) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + schema + "." + table + " WHERE " + column + " < ?")) {
+            ps.setObject(1, before);
+            return ps.executeUpdate();
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package io.prom2pg;
+
+import static io.prom2pg.support.RemoteWrite.sample;
+import static io.prom2pg.support.RemoteWrite.series;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+
+import io.prom2pg.metering.MeteringRollup;
+import io.prom2pg.metering.Retention;
+import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.TestDatabase;
+import org.junit.jupiter.api.Test;
+
+/** Hourly rollups: incremental, updated by late samples, and still there after raw retention. */
+class MeteringRollupTest {
+
+    @Test
+    void should_update_a_rolled_up_hour_when_late_samples_arrive() throws Exception {
+        try (RunningProm2pg prom2pg = start()) {
+            OffsetDateTime hour = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS).minusHours(3);
+            write(prom2pg, "web-1", hour, 60);
+            MeteringRollup rollup = bean(prom2pg, "meteringRollup", MeteringRollup.class);
+            assertTrue(rollup.run() > 0, "the scheduled run rolls up the hours since the first metering sample");
+            assertEquals(1800, namespaceCpu(prom2pg, hour));
+            assertEquals(1.0, prom2pg.metric("prom2pg_metering_rollup_runs_total"));
+
+            write(prom2pg, "web-2", hour, 60); // late: another pod's samples for the same hour
+            rollup.run();
+            assertEquals(3600, namespaceCpu(prom2pg, hour), "the late samples are in the rolled-up hour");
+        }
+    }
+
+    @Test
+    void should_keep_rollups_when_retention_drops_the_raw_partitions() throws Exception {
+        try (RunningProm2pg prom2pg = start()) {
+            OffsetDateTime day = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.DAYS).minusDays(100);
+            write(prom2pg, "old-1", day.plusHours(5), 60);
+            write(prom2pg, "new-1", OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS).minusHours(2), 60);
+            bean(prom2pg, "meteringRollup", MeteringRollup.class).rollUp(day, day.plusDays(1));
+            String partition = "samples_" + day.toLocalDate().format(DateTimeFormatter.BASIC_ISO_DATE);
+            assertEquals(1, relations(prom2pg, partition));
+
+            Retention retention = bean(prom2pg, "retention", Retention.class);
+            assertEquals(1, retention.run(), "the 100-day-old partition is dropped (default 90 days)");
+            assertEquals(0, relations(prom2pg, partition));
+            assertEquals(1800, namespaceCpu(prom2pg, day.plusHours(5)), "last season's report still answers");
+            assertEquals(61, TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT count(*) FROM " + prom2pg.schema
+                    + ".metrics WHERE labels ->> 'pod' = 'new-1'"), "recent raw data stays (60 samples and the stale marker)");
+        }
+    }
+
+    private static RunningProm2pg start() throws Exception {
+        return RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("rollup"), Map.of())
+                .awaitReady(Duration.ofSeconds(30));
+    }
+
+    /** 0.5 cores requested by a pod, one sample a minute through the hour. */
+    private static void write(RunningProm2pg prom2pg, String pod, OffsetDateTime hour, int samples) throws Exception {
+        TimeSeries.Builder ts = series("__name__", "metering:pod_request_cpu_cores", "namespace", "shop", "pod", pod, "node", "n1");
+        long start = hour.toInstant().toEpochMilli();
+        for (int i = 0; i < samples; i++) {
+            ts.addSamples(sample(start + i * 60_000L, 0.5));
+        }
+        // a stale marker at the end of the hour, so nothing spills into the next one
+        ts.addSamples(sample(start + 3_600_000L, Double.longBitsToDouble(0x7ff0000000000002L)));
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), WriteRequest.newBuilder().addTimeseries(ts).build()).statusCode());
+    }
+
+    private static long namespaceCpu(RunningProm2pg prom2pg, OffsetDateTime hour) throws Exception {
+        return TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT coalesce(sum(cpu_request_core_seconds), 0)::int8 FROM "
+                + prom2pg.schema + ".metering_namespace_rollup WHERE namespace = 'shop' AND hour = '" + hour + "'");
+    }
+
+    private static long relations(RunningProm2pg prom2pg, String name) throws Exception {
+        return TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+                + " ON n.oid = c.relnamespace WHERE n.nspname = '" + prom2pg.schema + "' AND c.relname = '" + name + "'");
+    }
+
+    private static <T> T bean(RunningProm2pg prom2pg, String name, Class<T> type) {
+        return prom2pg.app().context().getRegistry().lookupByNameAndType(name, type);
+    }
+}
