@@ -1,0 +1,9 @@
+package io.prom2pg.reports;
+
+/** No report (view) of that name. Answered 404. */
+public class ReportNotFoundException extends RuntimeException {
+
+    public ReportNotFoundException(String reason) {
+        super(reason, null, false, false);
+    }
+}
