@@ -41,6 +41,28 @@ class SeriesRulesTest {
     }
 
     @Test
+    void should_store_a_metric_added_to_the_metering_rules_by_a_yaml_edit_only() throws Exception {
+        // the README's "Add a metric": the metering-only rules plus one keep rule
+        Path rules = Files.createTempFile("series-rules", ".yaml");
+        Files.writeString(rules, Files.readString(Path.of("routes/config/series-rules-metering.yaml"))
+                + "  - metric: \"kube_pod_info\"\n    labels: {namespace: \"shop|billing\"}\n");
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("rules");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema,
+                Map.of("prom2pg.series.rules-file", rules.toString())).awaitReady(Duration.ofSeconds(30))) {
+            WriteRequest request = WriteRequest.newBuilder()
+                    .addTimeseries(series("__name__", "kube_pod_info", "namespace", "shop", "pod", "a").addSamples(sample(T0, 1)))
+                    .addTimeseries(series("__name__", "kube_pod_info", "namespace", "kube-system", "pod", "b").addSamples(sample(T0, 1)))
+                    .addTimeseries(series("__name__", "metering:pod_request_cpu_cores", "pod", "a").addSamples(sample(T0, 0.5)))
+                    .addTimeseries(series("__name__", "node_load1").addSamples(sample(T0, 1)))
+                    .build();
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
+            assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE name = 'kube_pod_info'"));
+            assertEquals(2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics"));
+        }
+    }
+
+    @Test
     void should_drop_series_and_labels_as_the_rules_say() throws Exception {
         Path rules = Files.createTempFile("series-rules", ".yaml");
         Files.writeString(rules, """
