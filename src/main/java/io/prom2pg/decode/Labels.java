@@ -42,6 +42,24 @@ public record Labels(String[] names, String[] values) {
         }
     }
 
+    /** Reads one length-delimited Label message (name = 1, value = 2) and adds it to the lists. */
+    static void readLabel(CodedInputStream in, List<String> names, List<String> values) throws IOException {
+        int limit = in.pushLimit(in.readRawVarint32());
+        String name = "";
+        String value = "";
+        while (!in.isAtEnd()) {
+            int t = in.readTag();
+            switch (WireFormat.getTagFieldNumber(t)) {
+                case 1 -> name = in.readStringRequireUtf8();
+                case 2 -> value = in.readStringRequireUtf8();
+                default -> in.skipField(t);
+            }
+        }
+        in.popLimit(limit);
+        names.add(name);
+        values.add(value);
+    }
+
     /** Decodes the label fields (TimeSeries field 1) found at offset..offset+length of a body. */
     static Labels decode(byte[] body, int offset, int length) {
         try {
@@ -54,20 +72,7 @@ public record Labels(String[] names, String[] values) {
                     in.skipField(tag);
                     continue;
                 }
-                int limit = in.pushLimit(in.readRawVarint32());
-                String name = "";
-                String value = "";
-                while (!in.isAtEnd()) {
-                    int t = in.readTag();
-                    switch (WireFormat.getTagFieldNumber(t)) {
-                        case 1 -> name = in.readStringRequireUtf8();
-                        case 2 -> value = in.readStringRequireUtf8();
-                        default -> in.skipField(t);
-                    }
-                }
-                in.popLimit(limit);
-                names.add(name);
-                values.add(value);
+                readLabel(in, names, values);
             }
             return new Labels(names.toArray(new String[0]), values.toArray(new String[0]));
         } catch (InvalidProtocolBufferException e) {

@@ -1,17 +1,11 @@
 package io.prom2pg.decode;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
-import org.apache.camel.Exchange;
-import org.apache.camel.spi.DataFormat;
-import org.apache.camel.spi.DataFormatName;
-import org.apache.camel.support.service.ServiceSupport;
 import org.apache.commons.codec.digest.MurmurHash3;
 
 /**
@@ -21,7 +15,7 @@ import org.apache.commons.codec.digest.MurmurHash3;
  * series that are not cached yet. Field numbers are those of {@code remote_write_v1.proto};
  * fields it does not know are skipped, as protobuf does.
  */
-public class RemoteWriteDataFormat extends ServiceSupport implements DataFormat, DataFormatName {
+public class RemoteWriteDataFormat extends RequestDataFormat {
 
     @Override
     public String getDataFormatName() {
@@ -29,16 +23,7 @@ public class RemoteWriteDataFormat extends ServiceSupport implements DataFormat,
     }
 
     @Override
-    public void marshal(Exchange exchange, Object graph, OutputStream stream) {
-        throw new UnsupportedOperationException("prom2pg only reads remote write requests");
-    }
-
-    @Override
-    public Object unmarshal(Exchange exchange, InputStream stream) throws Exception {
-        byte[] body = exchange.getMessage().getBody(byte[].class);
-        if (body == null) {
-            body = stream.readAllBytes();
-        }
+    DecodedWrite decode(byte[] body) {
         return read(body);
     }
 
@@ -167,22 +152,7 @@ public class RemoteWriteDataFormat extends ServiceSupport implements DataFormat,
         while (!in.isAtEnd()) {
             int t = in.readTag();
             switch (WireFormat.getTagFieldNumber(t)) {
-                case 1 -> {
-                    int limit = in.pushLimit(in.readRawVarint32());
-                    String name = "";
-                    String v = "";
-                    while (!in.isAtEnd()) {
-                        int lt = in.readTag();
-                        switch (WireFormat.getTagFieldNumber(lt)) {
-                            case 1 -> name = in.readStringRequireUtf8();
-                            case 2 -> v = in.readStringRequireUtf8();
-                            default -> in.skipField(lt);
-                        }
-                    }
-                    in.popLimit(limit);
-                    names.add(name);
-                    values.add(v);
-                }
+                case 1 -> Labels.readLabel(in, names, values);
                 case 2 -> value = in.readDouble();
                 case 3 -> timestamp = in.readInt64();
                 default -> in.skipField(t);

@@ -1,18 +1,12 @@
 package io.prom2pg.decode;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.Arrays;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
-import org.apache.camel.Exchange;
-import org.apache.camel.spi.DataFormat;
-import org.apache.camel.spi.DataFormatName;
-import org.apache.camel.support.service.ServiceSupport;
 import org.apache.commons.codec.digest.MurmurHash3;
 
 /**
@@ -24,7 +18,7 @@ import org.apache.commons.codec.digest.MurmurHash3;
  * (created) timestamps are kept for their own tables.
  * Field numbers are those of {@code remote_write_v2.proto}.
  */
-public class RemoteWriteV2DataFormat extends ServiceSupport implements DataFormat, DataFormatName {
+public class RemoteWriteV2DataFormat extends RequestDataFormat {
 
     private static final byte SEPARATOR = (byte) 0xff;
     private static final byte[] NAME = "__name__".getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -35,16 +29,7 @@ public class RemoteWriteV2DataFormat extends ServiceSupport implements DataForma
     }
 
     @Override
-    public void marshal(Exchange exchange, Object graph, OutputStream stream) {
-        throw new UnsupportedOperationException("prom2pg only reads remote write requests");
-    }
-
-    @Override
-    public Object unmarshal(Exchange exchange, InputStream stream) throws Exception {
-        byte[] body = exchange.getMessage().getBody(byte[].class);
-        if (body == null) {
-            body = stream.readAllBytes();
-        }
+    DecodedWrite decode(byte[] body) {
         return read(body);
     }
 
@@ -131,17 +116,7 @@ public class RemoteWriteV2DataFormat extends ServiceSupport implements DataForma
         while (!in.isAtEnd()) {
             int tag = in.readTag();
             switch (WireFormat.getTagFieldNumber(tag)) {
-                case 1 -> {
-                    if (WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                        int limit = in.pushLimit(in.readRawVarint32());
-                        while (!in.isAtEnd()) {
-                            refs.add(in.readRawVarint32());
-                        }
-                        in.popLimit(limit);
-                    } else {
-                        refs.add(in.readRawVarint32());
-                    }
-                }
+                case 1 -> readRefs(in, tag, refs);
                 case 2 -> {
                     int limit = in.pushLimit(in.readRawVarint32());
                     long timestamp = 0;
@@ -243,6 +218,19 @@ public class RemoteWriteV2DataFormat extends ServiceSupport implements DataForma
         return scratch;
     }
 
+    /** A repeated uint32 of label references, packed or not. */
+    private static void readRefs(CodedInputStream in, int tag, Refs refs) throws IOException {
+        if (WireFormat.getTagWireType(tag) != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+            refs.add(in.readRawVarint32());
+            return;
+        }
+        int limit = in.pushLimit(in.readRawVarint32());
+        while (!in.isAtEnd()) {
+            refs.add(in.readRawVarint32());
+        }
+        in.popLimit(limit);
+    }
+
     /** A remote write 2.0 Exemplar: label refs, value, timestamp. */
     private static Exemplar readExemplar(CodedInputStream in, byte[] body, int[] offsets, int[] lengths) throws IOException {
         Refs refs = new Refs();
@@ -251,17 +239,7 @@ public class RemoteWriteV2DataFormat extends ServiceSupport implements DataForma
         while (!in.isAtEnd()) {
             int t = in.readTag();
             switch (WireFormat.getTagFieldNumber(t)) {
-                case 1 -> {
-                    if (WireFormat.getTagWireType(t) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                        int limit = in.pushLimit(in.readRawVarint32());
-                        while (!in.isAtEnd()) {
-                            refs.add(in.readRawVarint32());
-                        }
-                        in.popLimit(limit);
-                    } else {
-                        refs.add(in.readRawVarint32());
-                    }
-                }
+                case 1 -> readRefs(in, t, refs);
                 case 2 -> value = in.readDouble();
                 case 3 -> timestamp = in.readInt64();
                 default -> in.skipField(t);
