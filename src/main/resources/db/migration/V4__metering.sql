@@ -2,6 +2,28 @@
 -- A gauge sample covers the time until the next sample of its series, but at most the cap (so a
 -- pod that stopped is not billed forever); a stale marker ends the coverage. Hours are UTC.
 
+-- Which metric feeds each metering measure; routes/config/views.yaml (metering:) can change it.
+CREATE TABLE ${schema}.metering_sources (
+    measure text PRIMARY KEY,
+    metric  text NOT NULL
+);
+INSERT INTO ${schema}.metering_sources (measure, metric) VALUES
+    ('pod_cpu_request', 'metering:pod_request_cpu_cores'),
+    ('pod_cpu_usage', 'metering:pod_usage_cpu_cores'),
+    ('pod_memory_request', 'metering:pod_request_memory_bytes'),
+    ('pod_memory_usage', 'metering:pod_usage_memory_bytes'),
+    ('node_cpu_capacity', 'metering:node_capacity_cpu_cores'),
+    ('node_cpu_allocatable', 'metering:node_allocatable_cpu_cores'),
+    ('node_memory_capacity', 'metering:node_capacity_memory_bytes'),
+    ('node_memory_allocatable', 'metering:node_allocatable_memory_bytes'),
+    ('pvc_request', 'metering:persistentvolumeclaim_request_bytes'),
+    ('pvc_usage', 'metering:persistentvolumeclaim_usage_bytes');
+
+CREATE FUNCTION ${schema}.metering_source(p_measure text) RETURNS text
+LANGUAGE sql STABLE AS $fn$
+  SELECT metric FROM ${schema}.metering_sources WHERE measure = p_measure
+$fn$;
+
 -- value-seconds per hour and series of a gauge metric, for [p_from, p_to)
 CREATE FUNCTION ${schema}.metering_gauge_seconds(p_metric text, p_from timestamptz, p_to timestamptz,
                                                  p_cap interval DEFAULT interval '10 minutes')
@@ -68,16 +90,16 @@ RETURNS TABLE (hour timestamptz, namespace text, pod text, node text, cpu_reques
 LANGUAGE sql STABLE AS $fn$
 WITH m AS (
   SELECT hour, series_id, value_seconds AS v, 'cpu_request' AS k
-    FROM ${schema}.metering_gauge_seconds('metering:pod_request_cpu_cores', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('pod_cpu_request'), p_from, p_to)
   UNION ALL
   SELECT hour, series_id, increase, 'cpu_usage'
-    FROM ${schema}.metering_counter_increase('metering:pod_usage_cpu_cores', p_from, p_to)
+    FROM ${schema}.metering_counter_increase(${schema}.metering_source('pod_cpu_usage'), p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'memory_request'
-    FROM ${schema}.metering_gauge_seconds('metering:pod_request_memory_bytes', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('pod_memory_request'), p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'memory_usage'
-    FROM ${schema}.metering_gauge_seconds('metering:pod_usage_memory_bytes', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('pod_memory_usage'), p_from, p_to)
 )
 SELECT m.hour, se.labels ->> 'namespace' AS namespace, se.labels ->> 'pod' AS pod, se.labels ->> 'node' AS node,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'cpu_request'), 0) AS cpu_request_core_seconds,
@@ -109,16 +131,16 @@ RETURNS TABLE (hour timestamptz, node text, provider_id text, cpu_capacity_core_
 LANGUAGE sql STABLE AS $fn$
 WITH m AS (
   SELECT hour, series_id, value_seconds AS v, 'cpu_capacity' AS k
-    FROM ${schema}.metering_gauge_seconds('metering:node_capacity_cpu_cores', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('node_cpu_capacity'), p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'cpu_allocatable'
-    FROM ${schema}.metering_gauge_seconds('metering:node_allocatable_cpu_cores', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('node_cpu_allocatable'), p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'memory_capacity'
-    FROM ${schema}.metering_gauge_seconds('metering:node_capacity_memory_bytes', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('node_memory_capacity'), p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'memory_allocatable'
-    FROM ${schema}.metering_gauge_seconds('metering:node_allocatable_memory_bytes', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('node_memory_allocatable'), p_from, p_to)
 )
 SELECT m.hour, se.labels ->> 'node' AS node, max(se.labels ->> 'provider_id') AS provider_id,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'cpu_capacity'), 0) AS cpu_capacity_core_seconds,
@@ -139,10 +161,10 @@ RETURNS TABLE (hour timestamptz, namespace text, persistentvolumeclaim text, req
 LANGUAGE sql STABLE AS $fn$
 WITH m AS (
   SELECT hour, series_id, value_seconds AS v, 'request' AS k
-    FROM ${schema}.metering_gauge_seconds('metering:persistentvolumeclaim_request_bytes', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('pvc_request'), p_from, p_to)
   UNION ALL
   SELECT hour, series_id, value_seconds, 'usage'
-    FROM ${schema}.metering_gauge_seconds('metering:persistentvolumeclaim_usage_bytes', p_from, p_to)
+    FROM ${schema}.metering_gauge_seconds(${schema}.metering_source('pvc_usage'), p_from, p_to)
 )
 SELECT m.hour, se.labels ->> 'namespace' AS namespace, se.labels ->> 'persistentvolumeclaim' AS persistentvolumeclaim,
        coalesce(sum(m.v) FILTER (WHERE m.k = 'request'), 0) AS request_byte_seconds,

@@ -53,6 +53,8 @@ class MeteringRollupTest {
             Retention retention = bean(prom2pg, "retention", Retention.class);
             assertEquals(1, retention.run(), "the 100-day-old partition is dropped (default 90 days)");
             assertEquals(0, relations(prom2pg, partition));
+            assertEquals(1.0, prom2pg.metric("prom2pg_retention_runs_total"));
+            assertEquals(1.0, prom2pg.metric("prom2pg_retention_partitions_dropped_total"));
             assertEquals(1800, namespaceCpu(prom2pg, day.plusHours(5)), "last season's report still answers");
             assertEquals(61, TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT count(*) FROM " + prom2pg.schema
                     + ".metrics WHERE labels ->> 'pod' = 'new-1'"), "recent raw data stays (60 samples and the stale marker)");

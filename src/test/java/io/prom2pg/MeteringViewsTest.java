@@ -88,6 +88,22 @@ class MeteringViewsTest {
         assertEquals(4.0 * 180 + 4.0 * 600, hours.get("2026-11-01 20:00:00+00"));
     }
 
+    @Test
+    void should_take_a_measure_from_the_metric_the_views_file_names() throws Exception {
+        java.nio.file.Path views = java.nio.file.Files.createTempFile("views", ".yaml");
+        java.nio.file.Files.writeString(views, "metering:\n  pod_cpu_request: \"custom_pod_cpu_requests\"\n");
+        try (RunningProm2pg own = RunningProm2pg.start(url, TestDatabase.newSchema("metering"),
+                Map.of("prom2pg.views.file", views.toString())).awaitReady(Duration.ofSeconds(30))) {
+            TimeSeries.Builder ts = series("__name__", "custom_pod_cpu_requests", "namespace", "x", "pod", "custom", "node", "n");
+            for (int i = 0; i <= 60; i++) {
+                ts.addSamples(sample(H0 + i * 60_000L, 1));
+            }
+            assertEquals(204, RemoteWrite.post(own.writeUri(), WriteRequest.newBuilder().addTimeseries(ts).build()).statusCode());
+            assertEquals(3600, TestDatabase.queryLong(url, "SELECT cpu_request_core_seconds::int8 FROM " + own.schema
+                    + ".metering_pod_hourly WHERE pod = 'custom' AND hour = '2026-11-01T00:00:00Z'"));
+        }
+    }
+
     private static void write(TimeSeries.Builder ts) throws Exception {
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), WriteRequest.newBuilder().addTimeseries(ts).build()).statusCode());
     }

@@ -117,7 +117,7 @@ public class MeteringRollup implements OnCamelContextStarted {
         }
         if (done == null) {
             try (PreparedStatement ps = c.prepareStatement("SELECT date_trunc('hour', min(time), 'UTC') FROM " + schema
-                    + ".samples s JOIN " + schema + ".series se ON se.id = s.series_id WHERE se.metric_name LIKE 'metering:%'");
+                    + ".samples s JOIN " + schema + ".series se ON se.id = s.series_id WHERE se.metric_name IN (SELECT metric FROM " + schema + ".metering_sources)");
                  ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 done = rs.getObject(1, OffsetDateTime.class);

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * exemplars and start times as old, and rollups older than {@code rollupDays}. Run by the
  * retention route.
  */
-public class Retention {
+public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
 
     private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
     private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
@@ -39,6 +39,19 @@ public class Retention {
     private String schema = "prom2pg";
     private int rawDays = 90;
     private int rollupDays = 730;
+    private io.micrometer.core.instrument.Counter runs;
+    private io.micrometer.core.instrument.Counter dropped;
+
+    @Override
+    public void onContextStarted(org.apache.camel.CamelContext context) {
+        var registry = context.getRegistry().lookupByNameAndType("metricsRegistry", io.micrometer.core.instrument.MeterRegistry.class);
+        if (registry != null) {
+            runs = io.micrometer.core.instrument.Counter.builder("prom2pg.retention.runs")
+                    .description("Retention runs").register(registry);
+            dropped = io.micrometer.core.instrument.Counter.builder("prom2pg.retention.partitions.dropped")
+                    .description("Raw sample partitions dropped by retention").register(registry);
+        }
+    }
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -94,6 +107,10 @@ public class Retention {
                     + delete(c, "metering_pvc_rollup", "hour", rollupCutoff);
             if (dropped > 0 && partitions != null) {
                 partitions.forget();
+            }
+            if (runs != null) {
+                runs.increment();
+                this.dropped.increment(dropped);
             }
             LOG.info("Retention: raw data before {} removed ({} partitions, {} other rows), rollups before {} ({} rows)",
                     cutoff.toLocalDate(), dropped, other, rollupCutoff.toLocalDate(), rollups);

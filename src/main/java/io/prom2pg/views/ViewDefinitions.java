@@ -28,6 +28,54 @@ public final class ViewDefinitions {
     public record View(String name, String description, String select) {
     }
 
+    /** The measures the metering views and rollups compute, each fed by one metric: the defaults. */
+    public static final Map<String, String> METERING_DEFAULTS = Map.of(
+            "pod_cpu_request", "metering:pod_request_cpu_cores",
+            "pod_cpu_usage", "metering:pod_usage_cpu_cores",
+            "pod_memory_request", "metering:pod_request_memory_bytes",
+            "pod_memory_usage", "metering:pod_usage_memory_bytes",
+            "node_cpu_capacity", "metering:node_capacity_cpu_cores",
+            "node_cpu_allocatable", "metering:node_allocatable_cpu_cores",
+            "node_memory_capacity", "metering:node_capacity_memory_bytes",
+            "node_memory_allocatable", "metering:node_allocatable_memory_bytes",
+            "pvc_request", "metering:persistentvolumeclaim_request_bytes",
+            "pvc_usage", "metering:persistentvolumeclaim_usage_bytes");
+    private static final Set<String> MEASURES = METERING_DEFAULTS.keySet();
+
+    /** Every measure's metric: the file's {@code metering:} mapping over the defaults. */
+    public static Map<String, String> meteringSources(Path file) {
+        Map<String, String> sources = new java.util.TreeMap<>(METERING_DEFAULTS);
+        sources.putAll(metering(file));
+        return sources;
+    }
+
+    /** The file's optional {@code metering:} mapping of measure to metric name. */
+    public static Map<String, String> metering(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return Map.of();
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            Object doc = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromInputStream(in);
+            if (!(doc instanceof Map<?, ?> map) || map.get("metering") == null) {
+                return Map.of();
+            }
+            if (!(map.get("metering") instanceof Map<?, ?> m)) {
+                throw new IllegalArgumentException("views file " + file + ": metering must map measures to metric names");
+            }
+            Map<String, String> out = new java.util.TreeMap<>();
+            m.forEach((k, v) -> {
+                if (!MEASURES.contains(String.valueOf(k))) {
+                    throw new IllegalArgumentException("views file " + file + ": unknown metering measure '" + k
+                            + "' (one of " + new java.util.TreeSet<>(MEASURES) + ")");
+                }
+                out.put(String.valueOf(k), String.valueOf(v));
+            });
+            return out;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("views file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     private ViewDefinitions() {
     }
 

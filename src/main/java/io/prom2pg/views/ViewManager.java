@@ -111,7 +111,15 @@ public class ViewManager implements OnCamelContextStarted {
         Path path = Path.of(file);
         long modified = modified(path);
         List<ViewDefinitions.View> views = ViewDefinitions.read(path, schema);
+        java.util.Map<String, String> metering = ViewDefinitions.meteringSources(path);
         try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
+            for (var source : metering.entrySet()) {
+                try (var ps = c.prepareStatement("UPDATE " + schema + ".metering_sources SET metric = ? WHERE measure = ?")) {
+                    ps.setString(1, source.getValue());
+                    ps.setString(2, source.getKey());
+                    ps.executeUpdate();
+                }
+            }
             try {
                 st.execute("CREATE SCHEMA IF NOT EXISTS " + viewsSchema);
             } catch (SQLException e) {
