@@ -1,0 +1,9 @@
+package io.prom2pg.auth;
+
+/** Credentials missing or wrong. Answered 401 with WWW-Authenticate; the message never holds a secret. */
+public class UnauthorizedException extends RuntimeException {
+
+    public UnauthorizedException(String reason) {
+        super(reason, null, false, false);
+    }
+}
