@@ -203,6 +203,37 @@ class RemoteWriteContractTest {
     }
 
     @Test
+    void should_answer_400_for_a_label_value_longer_than_the_limit_and_store_it_verbatim_below() throws Exception {
+        assertRejectedWhole("test_long_value", series("__name__", "test_long_value_bad", "a", "x".repeat(4097)),
+                "prom2pg.limits.label-value-length (4096)");
+        String sqlish = "'); DROP TABLE series; -- \"quoted\" \\ é 😀";
+        WriteRequest verbatim = WriteRequest.newBuilder()
+                .addTimeseries(series("__name__", "test_verbatim", "a", sqlish + "x".repeat(4000)).addSamples(sample(T0, 1)))
+                .build();
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), verbatim).statusCode());
+        try (Connection c = TestDatabase.connect(jdbcUrl);
+             PreparedStatement ps = c.prepareStatement("SELECT labels ->> 'a' FROM " + prom2pg.schema + ".series WHERE metric_name = ?")) {
+            ps.setString(1, "test_verbatim");
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertEquals(sqlish + "x".repeat(4000), rs.getString(1), "stored verbatim, never interpreted");
+            }
+        }
+    }
+
+    @Test
+    void should_answer_400_for_more_labels_than_the_limit() throws Exception {
+        String[] labels = new String[2 + 2 * 64];
+        labels[0] = "__name__";
+        labels[1] = "test_many_labels_bad";
+        for (int i = 0; i < 64; i++) {
+            labels[2 + 2 * i] = "l" + i;
+            labels[3 + 2 * i] = "v";
+        }
+        assertRejectedWhole("test_many_labels", series(labels), "prom2pg.limits.labels-per-series (64)");
+    }
+
+    @Test
     void should_answer_400_for_a_timestamp_postgresql_cannot_hold() throws Exception {
         assertRejectedWhole("test_far_future", series("__name__", "test_far_future_bad").addSamples(sample(Long.MAX_VALUE, 1)),
                 "outside the years 1 to 9999");

@@ -42,6 +42,7 @@ public class SeriesResolver {
     private IngestMetrics metrics;
     private CardinalityLimits limits;
     private SeriesRules rules;
+    private LabelLimits labelLimits = new LabelLimits();
     private int chunkSize = 20_000;
     private Set<String> droppedLabels = Set.of();
 
@@ -51,6 +52,10 @@ public class SeriesResolver {
 
     public void setStore(SeriesStore store) {
         this.store = store;
+    }
+
+    public void setLabelLimits(LabelLimits labelLimits) {
+        this.labelLimits = labelLimits;
     }
 
     public void setLimits(CardinalityLimits limits) {
@@ -100,6 +105,7 @@ public class SeriesResolver {
         long[] ids;
         MetadataBatch metadata;
         try {
+            labelLimits.checkRequest(write);
             checkTimestamps(write);
             metadata = MetadataBatch.of(write.metadata());
             ids = ids(write);
@@ -170,6 +176,7 @@ public class SeriesResolver {
             int m = missIndex.get(hash);
             if (m < 0) {
                 Labels labels = write.labels(i);
+                labelLimits.checkSeries(labels);
                 LabelSet ls = LabelSet.of(labels.names(), labels.values(), droppedLabels);
                 if (rules != null && !rules.keeps(ls)) {
                     // not stored, by configuration; remembered like a resolved series
