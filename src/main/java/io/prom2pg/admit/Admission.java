@@ -116,8 +116,4 @@ public class Admission implements OnCamelContextStarted {
     public int requestsInFlight() {
         return maxRequests - requests.availablePermits();
     }
-
-    public long maxBytes() {
-        return maxBytes;
-    }
 }

@@ -36,26 +36,16 @@ public final class DecodedWrite {
     private int[] symbolOffsets;
     private int[] symbolLengths;
     private int[] refs;
-    private int protocolVersion = 1;
 
     DecodedWrite(byte[] body) {
         this.body = body;
     }
 
     /** Switches to remote write 2.0: series labels are references into this symbol table. */
-    void useSymbols(int[] offsets, int[] lengths, int count, int[] labelRefs) {
+    void useSymbols(int[] offsets, int[] lengths, int[] labelRefs) {
         this.symbolOffsets = offsets;
         this.symbolLengths = lengths;
         this.refs = labelRefs;
-        this.protocolVersion = 2;
-        if (count == 0) {
-            this.symbolOffsets = new int[0];
-        }
-    }
-
-    /** 1 for a remote write 1.0 request, 2 for remote write 2.0. */
-    public int protocolVersion() {
-        return protocolVersion;
     }
 
     int addSeries(long labelHash, byte[] bytes, int offset, int length) {
@@ -157,7 +147,7 @@ public final class DecodedWrite {
 
     /** Series i's labels, decoded and checked against the remote write contract. */
     public Labels labels(int i) {
-        if (protocolVersion == 2) {
+        if (refs != null) { // remote write 2.0
             return Labels.fromSymbols(body, symbolOffsets, symbolLengths, refs, labelOffsets[i], labelLengths[i]);
         }
         byte[] bytes = labelBytes[i] != null ? labelBytes[i] : body;

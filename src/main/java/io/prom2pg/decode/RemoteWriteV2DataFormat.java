@@ -78,7 +78,7 @@ public class RemoteWriteV2DataFormat extends RequestDataFormat {
                     in.skipField(tag);
                 }
             }
-            write.useSymbols(offsets, lengths, symbols, refs.values);
+            write.useSymbols(offsets, lengths, refs.values);
         } catch (InvalidProtocolBufferException e) {
             throw new InvalidRequestException("body is not a remote write 2.0 protobuf message: " + e.getMessage());
         } catch (IOException e) {

@@ -134,20 +134,15 @@ public class SeriesResolver {
             checkTimestamp(write, write.startSeries(k), write.startTime(k));
         }
         for (int j = 0; j < write.sampleCount(); j++) {
-            long t = write.sampleTime(j);
-            if (t < MIN_TIMESTAMP || t > MAX_TIMESTAMP) {
-                throw new InvalidRequestException("sample timestamp " + t + " ms of series "
-                        + LabelSet.of(write.labels(write.sampleSeries(j)).names(), write.labels(write.sampleSeries(j)).values())
-                        + " is outside the years 1 to 9999");
-            }
+            checkTimestamp(write, write.sampleSeries(j), write.sampleTime(j));
         }
     }
 
     private static void checkTimestamp(DecodedWrite write, int series, long t) {
         if (t < MIN_TIMESTAMP || t > MAX_TIMESTAMP) {
+            Labels labels = write.labels(series);
             throw new InvalidRequestException("timestamp " + t + " ms of series "
-                    + LabelSet.of(write.labels(series).names(), write.labels(series).values())
-                    + " is outside the years 1 to 9999");
+                    + LabelSet.of(labels.names(), labels.values()) + " is outside the years 1 to 9999");
         }
     }
 
