@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -78,6 +80,30 @@ class DatabaseOutageTest {
                 assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("test_late")).statusCode());
                 assertEquals(10, TestDatabase.queryLong(url, "SELECT count(*) FROM late.metrics WHERE name = 'test_late'"));
             }
+        }
+    }
+
+    @Test
+    void should_answer_503_within_the_lock_timeout_while_another_session_locks_the_samples() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("locked");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.db.lock-timeout-ms", "1000"))
+                .awaitReady(Duration.ofSeconds(30))) {
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("test_locked_before")).statusCode());
+            WriteRequest during = request("test_locked_during");
+            try (Connection locker = TestDatabase.connect(url); Statement st = locker.createStatement()) {
+                locker.setAutoCommit(false);
+                st.execute("LOCK TABLE " + schema + ".samples, " + schema + ".series IN ACCESS EXCLUSIVE MODE");
+                long started = System.nanoTime();
+                HttpResponse<String> refused = RemoteWrite.post(prom2pg.writeUri(), during);
+                long tookMillis = (System.nanoTime() - started) / 1_000_000;
+                assertEquals(503, refused.statusCode(), refused.body());
+                assertTrue(refused.body().contains("lock timeout"), refused.body());
+                assertTrue(tookMillis < 10_000, "answered after " + tookMillis + " ms");
+                locker.rollback();
+            }
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), during).statusCode());
+            assertEquals(10, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE name = 'test_locked_during'"));
         }
     }
 

@@ -26,6 +26,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
     private String password;
     private String embeddedDataDir = "data";
     private int embeddedPort;
+    private long lockTimeoutMs;
     private EmbeddedPostgresServer embedded;
 
     private volatile boolean reachable;
@@ -51,6 +52,15 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
 
     public void setEmbeddedPort(int embeddedPort) {
         this.embeddedPort = embeddedPort;
+    }
+
+    /**
+     * How long a statement may wait for a lock (PostgreSQL's {@code lock_timeout}; 0 waits for
+     * ever). A table locked by another session then fails the request into a 503 instead of
+     * holding it, and its connection, until the lock goes.
+     */
+    public void setLockTimeoutMs(long lockTimeoutMs) {
+        this.lockTimeoutMs = lockTimeoutMs;
     }
 
     @Override
@@ -84,6 +94,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
             }
         }
         setPoolName("prom2pg");
+        setConnectionInitSql("SET lock_timeout = " + Math.max(0, lockTimeoutMs));
         setInitializationFailTimeout(-1); // start even when the database is down
         LOG.info("Database: {}", embedded != null ? "embedded PostgreSQL, data in " + embedded.dataDirectory()
                 : redact(url));

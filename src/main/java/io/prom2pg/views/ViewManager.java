@@ -131,6 +131,8 @@ public class ViewManager implements OnCamelContextStarted {
                 try {
                     c.setAutoCommit(false);
                     // several prom2pg instances may apply the same file at once
+                    // views are replaced at start-up: wait for readers of the old ones, however long
+                    st.execute("SET LOCAL lock_timeout = 0");
                     st.execute("SELECT pg_advisory_xact_lock(hashtext(" + ViewDefinitions.literal(viewsSchema + " views") + "))");
                     st.execute("DROP VIEW IF EXISTS " + viewsSchema + "." + view.name());
                     st.execute("CREATE VIEW " + viewsSchema + "." + view.name() + " AS " + view.select());
