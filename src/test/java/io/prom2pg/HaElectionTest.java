@@ -3,7 +3,9 @@ package io.prom2pg;
 import static io.prom2pg.support.RemoteWrite.sample;
 import static io.prom2pg.support.RemoteWrite.series;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Map;
@@ -30,8 +32,8 @@ class HaElectionTest {
             for (int scrape = 0; scrape < 5; scrape++) {
                 long t = T0 + scrape * 30_000L;
                 // OpenShift's pair: the same series a few milliseconds apart
-                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("openshift", "prometheus-k8s-0", t, 1)).statusCode());
-                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("openshift", "prometheus-k8s-1", t + 7, 2)).statusCode());
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("openshift", "prometheus-k8s-0", t + 7, 1)).statusCode());
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("openshift", "prometheus-k8s-1", t, 2)).statusCode());
             }
             assertEquals(5, count(url, schema), "one copy per scrape");
             assertEquals(5, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema
@@ -44,27 +46,52 @@ class HaElectionTest {
     }
 
     @Test
-    void should_fail_over_to_the_follower_when_the_leader_goes_silent() throws Exception {
+    void should_answer_503_to_a_follower_ahead_of_its_leader_and_accept_it_once_the_leader_caught_up() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("ha");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of()).awaitReady(Duration.ofSeconds(30))) {
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c0", "a", T0, 1)).statusCode());
+            HttpResponse<String> ahead = RemoteWrite.post(prom2pg.writeUri(), request("c0", "b", T0 + 15_000, 2));
+            assertEquals(503, ahead.statusCode(), ahead.body());
+            assertEquals("1", ahead.headers().firstValue("Retry-After").orElse(null));
+            assertTrue(ahead.body().contains("leader a has stored up to " + T0 + " ms"), ahead.body());
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c0", "a", T0 + 30_000, 1)).statusCode());
+            assertEquals(204, postUntilAcknowledged(prom2pg, request("c0", "b", T0 + 15_000, 2)));
+            assertEquals(2, count(url, schema), "the leader's two samples, none of the follower's");
+            assertTrue(prom2pg.metric("prom2pg_requests_rejected_total{reason=\"ha_follower_ahead\"}") >= 1);
+        }
+    }
+
+    @Test
+    void should_fail_over_to_the_follower_when_the_leader_goes_silent_without_losing_what_the_follower_was_told() throws Exception {
         String url = TestDatabase.shared().jdbcUrl();
         String schema = TestDatabase.newSchema("ha");
         try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, FAST_FAILOVER).awaitReady(Duration.ofSeconds(30))) {
             assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c1", "a", T0, 1)).statusCode());
-            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c1", "b", T0 + 5, 2)).statusCode());
-            // the leader stops; the follower keeps writing and is stored once the lease ran out
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            int scrape = 1;
-            while (TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE name = 'test_ha' AND value = 2") == 0) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("the follower never took over");
-                }
-                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c1", "b", T0 + scrape++ * 1000L, 2)).statusCode());
-                Thread.sleep(200);
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c1", "b", T0 - 5, 2)).statusCode());
+            // the leader stops; the follower's newer samples are refused until it takes over, then stored
+            for (int scrape = 1; scrape <= 3; scrape++) {
+                assertEquals(204, postUntilAcknowledged(prom2pg, request("c1", "b", T0 + scrape * 1000L, 2)));
             }
             assertEquals("b", leader(url, schema, "prometheus=c1"));
+            assertEquals(3, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE name = 'test_ha' AND value = 2"),
+                    "every follower sample newer than the leader's last one is stored");
             // the old leader coming back is now the follower
             long before = count(url, schema);
-            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c1", "a", T0 + 100_000, 1)).statusCode());
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c1", "a", T0 + 2_000, 1)).statusCode());
             assertEquals(before, count(url, schema));
+        }
+    }
+
+    /** Posts until the answer is not a 503, as Prometheus retries; returns the final status. */
+    private static int postUntilAcknowledged(RunningProm2pg prom2pg, WriteRequest request) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (true) {
+            int status = RemoteWrite.post(prom2pg.writeUri(), request).statusCode();
+            if (status != 503 || System.nanoTime() > deadline) {
+                return status;
+            }
+            Thread.sleep(100);
         }
     }
 
@@ -80,7 +107,7 @@ class HaElectionTest {
                 RunningProm2pg forA = scrape % 2 == 0 ? one : two;
                 RunningProm2pg forB = scrape % 2 == 0 ? two : one;
                 assertEquals(204, RemoteWrite.post(forA.writeUri(), request("c2", "a", t, 1)).statusCode());
-                assertEquals(204, RemoteWrite.post(forB.writeUri(), request("c2", "b", t + 3, 2)).statusCode());
+                assertEquals(204, postUntilAcknowledged(forB, request("c2", "b", t - 3, 2)));
             }
             assertEquals(3, count(url, schema));
             assertEquals(0, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE value = 2"));

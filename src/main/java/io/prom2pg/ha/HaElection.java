@@ -4,11 +4,13 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import javax.sql.DataSource;
 
@@ -17,6 +19,7 @@ import io.prom2pg.decode.Labels;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
 import io.prom2pg.store.StorageUnavailableException;
+import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +29,13 @@ import org.slf4j.LoggerFactory;
  * each cluster is a lease in PostgreSQL, so every prom2pg instance on the database agrees. The
  * leader renews its lease as it writes; when it has been silent for the timeout, the next
  * replica to write takes the lease over. Lease times are the database's clock.
+ *
+ * <p>A follower's request is acknowledged (and dropped) only when the leader has already stored
+ * samples at least as new as the request's newest: the lease row keeps the leader's progress.
+ * A follower ahead of its leader is answered 503 and retries, so when a leader dies, what its
+ * follower sent meanwhile is stored after the takeover instead of being acknowledged and lost.
+ * With {@code followerAck = immediate}, followers are acknowledged at once instead (fewer
+ * retries; a failover may then lose up to the lease timeout of the follower's samples).
  *
  * <p>Cluster and replica label names are configured as two lists paired by position; the first
  * pair found on a request's first series applies. A request with none of them is not an HA
@@ -41,9 +51,19 @@ public class HaElection {
     private record Pair(String cluster, String replica) {
     }
 
-    /** What this instance knows of a cluster's lease, valid until {@code validUntilNanos}. */
-    private record Lease(String leader, long validUntilNanos, long renewAfterNanos) {
+    /**
+     * What this instance knows of a cluster's lease, valid until {@code validUntilNanos}: the
+     * leader, and the newest sample time (ms) the leader has stored, as read at {@code readNanos}.
+     */
+    private record Lease(String leader, long validUntilNanos, long renewAfterNanos, long leaderTime, long readNanos) {
     }
+
+    /** Properties the route carries from {@link #decide} to {@link #stored}. */
+    public static final String CLUSTER_PROPERTY = "prom2pgHaCluster";
+    public static final String NEWEST_PROPERTY = "prom2pgHaNewest";
+
+    private static final long NO_TIME = Long.MIN_VALUE;
+    private static final long REREAD_NANOS = 100_000_000L;
 
     private DataSource dataSource;
     private String schema = "prom2pg";
@@ -52,7 +72,10 @@ public class HaElection {
     private List<String> replicaLabels = List.of();
     private List<Pair> pairs = List.of();
     private long timeoutMillis = 30_000;
+    private boolean followerAckImmediate;
     private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
+    /** Per cluster led from here: the newest sample time written to the lease row. */
+    private final ConcurrentHashMap<String, AtomicLong> progress = new ConcurrentHashMap<>();
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -112,8 +135,21 @@ public class HaElection {
         this.timeoutMillis = timeoutMillis;
     }
 
-    /** Decides whether this request's samples are stored (leader) or dropped (follower). */
-    public Decision decide(DecodedWrite write) {
+    /** {@code covered} (the default): acknowledge a follower once its leader has stored as new; {@code immediate}: at once. */
+    public void setFollowerAck(String mode) {
+        switch (mode.trim()) {
+            case "covered" -> followerAckImmediate = false;
+            case "immediate" -> followerAckImmediate = true;
+            default -> throw new IllegalArgumentException("prom2pg.ha.follower-ack must be covered or immediate, not " + mode);
+        }
+    }
+
+    /**
+     * Decides whether this request's samples are stored (leader) or dropped (follower), and
+     * leaves the cluster and the request's newest sample time on the exchange for {@link #stored}.
+     * A follower ahead of its leader gets a {@link FollowerAheadException} (503, retried).
+     */
+    public Decision decide(DecodedWrite write, Exchange exchange) {
         if (!enabled || pairs.isEmpty() || write.seriesCount() == 0) {
             return Decision.NOT_HA;
         }
@@ -122,10 +158,67 @@ public class HaElection {
             String cluster = value(labels, pair.cluster());
             String replica = value(labels, pair.replica());
             if (cluster != null && replica != null) {
-                return decide(pair.cluster() + "=" + cluster, replica);
+                String key = pair.cluster() + "=" + cluster;
+                long newest = newest(write);
+                exchange.setProperty(CLUSTER_PROPERTY, key);
+                exchange.setProperty(NEWEST_PROPERTY, newest);
+                return decide(key, replica, newest);
             }
         }
         return Decision.NOT_HA;
+    }
+
+    /**
+     * After a leader's request is committed: its newest sample time becomes the leader's progress
+     * in the lease row (only forward), renewing the lease as well. The update is not waited on
+     * to reach the disk: a progress lost in a crash only makes the follower retry longer.
+     */
+    public void stored(Exchange exchange) {
+        String cluster = exchange.getProperty(CLUSTER_PROPERTY, String.class);
+        Long newest = exchange.getProperty(NEWEST_PROPERTY, Long.class);
+        if (cluster == null || newest == null || newest == NO_TIME) {
+            return;
+        }
+        AtomicLong written = progress.computeIfAbsent(cluster, k -> new AtomicLong(NO_TIME));
+        if (written.getAndAccumulate(newest, Math::max) >= newest) {
+            return;
+        }
+        Lease lease = leases.get(cluster);
+        String sql = "UPDATE " + schema + ".ha_leases SET leader_time = greatest(leader_time, to_timestamp(? / 1000.0)),"
+                + " lease_until = now() + ? * interval '1 millisecond' WHERE cluster = ? AND leader = ?";
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement(); PreparedStatement ps = c.prepareStatement(sql)) {
+                st.execute("SET LOCAL synchronous_commit = off");
+                ps.setLong(1, newest);
+                ps.setLong(2, timeoutMillis);
+                ps.setString(3, cluster);
+                ps.setString(4, lease == null ? "" : lease.leader());
+                int updated = ps.executeUpdate();
+                c.commit();
+                if (updated == 1) {
+                    // followers served here see the progress at once
+                    leases.computeIfPresent(cluster, (k, l) -> l.leader().equals(lease.leader()) && l.leaderTime() < newest
+                            ? new Lease(l.leader(), l.validUntilNanos(), l.renewAfterNanos(), newest, l.readNanos()) : l);
+                }
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            // the samples are stored; the follower retries until a later progress is recorded
+            LOG.warn("HA cluster {}: recording the leader's progress failed: {}", cluster, Sql.oneLine(e));
+        }
+    }
+
+    private static long newest(DecodedWrite write) {
+        long newest = NO_TIME;
+        for (int j = 0; j < write.sampleCount(); j++) {
+            newest = Math.max(newest, write.sampleTime(j));
+        }
+        for (var h : write.histograms()) {
+            newest = Math.max(newest, h.timestamp());
+        }
+        return newest;
     }
 
     private static String value(Labels labels, String name) {
@@ -138,33 +231,55 @@ public class HaElection {
         return null;
     }
 
-    Decision decide(String cluster, String replica) {
+    Decision decide(String cluster, String replica, long newest) {
         long now = System.nanoTime();
         Lease lease = leases.get(cluster);
         if (lease != null && now < lease.validUntilNanos()) {
-            if (!lease.leader().equals(replica)) {
+            if (lease.leader().equals(replica)) {
+                if (now < lease.renewAfterNanos()) {
+                    return Decision.LEADER;
+                }
+            } else if (covered(lease, newest)) {
                 return Decision.FOLLOWER;
-            }
-            if (now < lease.renewAfterNanos()) {
-                return Decision.LEADER;
+            } else if (now - lease.readNanos() < REREAD_NANOS) {
+                throw ahead(cluster, replica, lease, newest);
             }
         }
-        return claim(cluster, replica, now);
+        lease = claim(cluster, replica, now);
+        if (lease.leader().equals(replica)) {
+            return Decision.LEADER;
+        }
+        if (covered(lease, newest)) {
+            return Decision.FOLLOWER;
+        }
+        throw ahead(cluster, replica, lease, newest);
+    }
+
+    private boolean covered(Lease lease, long newest) {
+        return followerAckImmediate || newest <= lease.leaderTime();
+    }
+
+    private static FollowerAheadException ahead(String cluster, String replica, Lease lease, long newest) {
+        return new FollowerAheadException("HA cluster " + cluster + ": replica " + replica + " sent samples up to "
+                + newest + " ms, its leader " + lease.leader() + " has stored up to "
+                + (lease.leaderTime() == NO_TIME ? "nothing yet" : lease.leaderTime() + " ms"));
     }
 
     /**
      * One statement: creates the cluster's lease for this replica, renews it if this replica
      * holds it, or takes it over if it expired; in every case returns who leads and until when.
      */
-    private Decision claim(String cluster, String replica, long now) {
+    private Lease claim(String cluster, String replica, long now) {
         String sql = "INSERT INTO " + schema + ".ha_leases AS l (cluster, leader, lease_until)"
                 + " VALUES (?, ?, now() + ? * interval '1 millisecond')"
                 + " ON CONFLICT (cluster) DO UPDATE SET leader = excluded.leader, lease_until = excluded.lease_until,"
-                + " changed_at = CASE WHEN l.leader = excluded.leader THEN l.changed_at ELSE now() END"
+                + " changed_at = CASE WHEN l.leader = excluded.leader THEN l.changed_at ELSE now() END,"
+                + " leader_time = CASE WHEN l.leader = excluded.leader THEN l.leader_time END"
                 + " WHERE l.leader = excluded.leader OR l.lease_until < now()"
-                + " RETURNING leader, extract(epoch FROM lease_until - now()) * 1000";
+                + " RETURNING leader, extract(epoch FROM lease_until - now()) * 1000, extract(epoch FROM leader_time) * 1000";
         String leader;
         double remainingMillis;
+        long leaderTime = NO_TIME;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, cluster);
             ps.setString(2, replica);
@@ -173,6 +288,7 @@ public class HaElection {
                 if (rs.next()) {
                     leader = rs.getString(1);
                     remainingMillis = rs.getDouble(2);
+                    leaderTime = millis(rs, 3);
                 } else {
                     // another replica holds a live lease: read it
                     leader = null;
@@ -180,13 +296,14 @@ public class HaElection {
                 }
             }
             if (leader == null) {
-                try (PreparedStatement read = c.prepareStatement("SELECT leader, extract(epoch FROM lease_until - now()) * 1000"
-                        + " FROM " + schema + ".ha_leases WHERE cluster = ?")) {
+                try (PreparedStatement read = c.prepareStatement("SELECT leader, extract(epoch FROM lease_until - now()) * 1000,"
+                        + " extract(epoch FROM leader_time) * 1000 FROM " + schema + ".ha_leases WHERE cluster = ?")) {
                     read.setString(1, cluster);
                     try (ResultSet rs = read.executeQuery()) {
                         rs.next();
                         leader = rs.getString(1);
                         remainingMillis = rs.getDouble(2);
+                        leaderTime = millis(rs, 3);
                     }
                 }
             }
@@ -194,10 +311,17 @@ public class HaElection {
             throw new StorageUnavailableException("HA lease check for " + cluster + " failed: " + Sql.oneLine(e), e);
         }
         long remaining = (long) (Math.max(0, remainingMillis) * 1_000_000);
-        Lease previous = leases.put(cluster, new Lease(leader, now + remaining, now + remaining / 2));
+        Lease lease = new Lease(leader, now + remaining, now + remaining / 2, leaderTime, now);
+        Lease previous = leases.put(cluster, lease);
         if (previous == null || !previous.leader().equals(leader)) {
+            progress.remove(cluster);
             LOG.info("HA cluster {}: leader is replica {}", cluster, leader);
         }
-        return leader.equals(replica) ? Decision.LEADER : Decision.FOLLOWER;
+        return lease;
+    }
+
+    private static long millis(ResultSet rs, int column) throws SQLException {
+        double value = rs.getDouble(column);
+        return rs.wasNull() ? NO_TIME : Math.round(value);
     }
 }
