@@ -83,6 +83,33 @@ class DataPortTest {
     }
 
     @Test
+    void should_read_pkcs1_rsa_and_sec1_ec_keys_as_openshift_and_cert_manager_issue_them() throws Exception {
+        for (String[] keyCommand : new String[][] {
+            {"openssl", "genrsa", "-traditional", "-out", "KEY", "2048"},
+            {"openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", "KEY"}}) {
+            Path pair = Files.createDirectories(dir.resolve(keyCommand[1]));
+            Path key = pair.resolve("key.pem");
+            run(String.join(" ", keyCommand).replace("KEY", key.toString()).split(" "));
+            assertTrue(Files.readString(key).contains("-----BEGIN " + (keyCommand[1].equals("genrsa") ? "RSA" : "EC") + " PRIVATE KEY-----"));
+            run("openssl", "req", "-x509", "-key", key.toString(), "-out", pair.resolve("cert.pem").toString(), "-days", "2",
+                    "-subj", "/CN=" + keyCommand[1], "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1");
+            Map<String, String> tls = Map.of("prom2pg.tls.enabled", "true",
+                    "prom2pg.tls.cert-file", pair.resolve("cert.pem").toString(), "prom2pg.tls.key-file", key.toString());
+            try (RunningProm2pg prom2pg = RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("pem"), tls)
+                    .awaitReady(Duration.ofSeconds(30))) {
+                URI https = URI.create("https://localhost:" + prom2pg.httpPort + "/api/v1/write");
+                assertEquals(204, post(client(trusting(pair), null), https).statusCode(), keyCommand[1]);
+            }
+        }
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), String.join(" ", command) + ": " + output);
+    }
+
+    @Test
     void should_require_a_client_certificate_signed_by_the_configured_ca() throws Exception {
         Path server = selfSigned("server");
         Path client = selfSigned("client");

@@ -26,12 +26,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * TLS for the data port from PEM files: a certificate chain and a PKCS#8 private key, and
- * optionally a CA for client certificates. netty-http takes it as its
+ * TLS for the data port from PEM files: a certificate chain and a private key (PKCS#8, or the
+ * traditional RSA and EC forms OpenShift and cert-manager issue), and optionally a CA for client
+ * certificates. netty-http takes it as its
  * {@code sslContextParameters} and asks it for one engine per connection; before making one, it
  * notices when the files have changed (a renewed certificate, a rotated Kubernetes Secret) and
  * loads them again. A half-written or broken set is refused with a warning and the previous one
- * stays in use. The PEM files are read by Netty.
+ * stays in use. The PEM files are read by Netty (with Bouncy Castle for the traditional forms).
  */
 public class TlsContext extends SSLContextParameters {
 
