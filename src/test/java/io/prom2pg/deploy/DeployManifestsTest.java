@@ -112,12 +112,14 @@ class DeployManifestsTest {
             "openshift+pg-wal", new Combination("overlays/openshift", List.of("components/pg-wal")),
             "openshift+timescaledb", new Combination("overlays/openshift", List.of("components/timescaledb")),
             "openshift+auth+routes-config", new Combination("overlays/openshift", List.of("components/auth", "components/routes-config")),
-            "receivers+auth+routes-config", new Combination("overlays/receivers", List.of("components/auth", "components/routes-config")));
+            "receivers+auth+routes-config", new Combination("overlays/receivers", List.of("components/auth", "components/routes-config")),
+            "openshift+tls", new Combination("overlays/openshift", List.of("components/tls")),
+            "receivers+tls", new Combination("overlays/receivers", List.of("components/tls")));
 
     /** Builds that must run under OpenShift's restricted-v2 SCC: no fixed uid, gid or fsGroup. */
     private static final List<String> OPENSHIFT_BUILDS = List.of(
             "overlays/openshift", "overlays/receivers", "camel-k",
-            "openshift+pg-wal", "openshift+timescaledb", "openshift+auth+routes-config", "receivers+auth+routes-config");
+            "openshift+pg-wal", "openshift+timescaledb", "openshift+auth+routes-config", "receivers+auth+routes-config", "openshift+tls", "receivers+tls");
 
     /** Fields of OpenShift's RemoteWriteSpec in cluster-monitoring-config (monv1.RemoteWriteSpec without bearerToken). */
     private static final Set<String> OPENSHIFT_REMOTE_WRITE_FIELDS = Set.of("authorization", "basicAuth", "bearerTokenFile",
@@ -578,6 +580,31 @@ class DeployManifestsTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void should_serve_tls_from_the_service_ca_secret_only_where_prom2pg_runs() {
+        assumeKubectl();
+        for (String name : List.of("openshift+tls", "receivers+tls")) {
+            List<HasMetadata> docs = build(name);
+            for (PodTemplateSpec t : podTemplates(docs)) {
+                for (Container c : t.getSpec().getContainers()) {
+                    boolean tls = env(c, "PROM2PG_TLS_ENABLED") != null;
+                    assertEquals(c.getName().equals("prom2pg"), tls, name + ": TLS settings on " + c.getName());
+                    if (tls) {
+                        assertEquals("true", env(c, "PROM2PG_TLS_ENABLED").getValue());
+                        for (String file : List.of("PROM2PG_TLS_CERT_FILE", "PROM2PG_TLS_KEY_FILE")) {
+                            VolumeMount m = mountContaining(c, env(c, file).getValue());
+                            assertEquals("prom2pg-tls", volume(t.getSpec(), m.getName()).getSecret().getSecretName(), name + ": " + file);
+                        }
+                    }
+                }
+            }
+            Service service = docs.stream().filter(d -> d instanceof Service && d.getMetadata().getName().equals("prom2pg"))
+                    .map(Service.class::cast).findFirst().orElseThrow();
+            assertEquals("prom2pg-tls", service.getMetadata().getAnnotations().get("service.beta.openshift.io/serving-cert-secret-name"),
+                    name + ": the service CA is asked for the Secret the pods mount");
         }
     }
 
