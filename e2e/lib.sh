@@ -130,3 +130,23 @@ remote_write:
   - url: http://127.0.0.1:19201/api/v1/write
     queue_config:
       batch_send_deadline: 1s'
+
+# check_window WARMUP_SECONDS WINDOW_SECONDS LABEL: after the warm-up, over a closed window, every
+# metric must have as many samples in PostgreSQL as in the writing Prometheus' TSDB, and Prometheus
+# must report no failed remote writes
+check_window() {
+  sleep "$1"
+  local start_ms end_ms failed
+  start_ms=$(( $(date +%s) * 1000 ))
+  sleep "$2"
+  end_ms=$(( $(date +%s) * 1000 ))
+  log "window: $start_ms .. $end_ms ms"
+  await_remote_write $((end_ms / 1000 + 2))
+  promql "{__name__=~\".+\"}[$(( (end_ms - start_ms) / 1000 ))s]" "$(python3 -c "print($end_ms/1000)")" >"$WORK/prometheus-window.json"
+  postgres_counts "$start_ms" "$end_ms" >"$WORK/postgres-window.txt"
+  failed=$(promql 'sum(prometheus_remote_storage_samples_failed_total) or vector(0)' "$(date +%s)" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
+  log "remote write samples failed: $failed"
+  [ "${failed%.*}" = "0" ] || { log "FAILED: Prometheus reports failed remote writes"; exit 1; }
+  compare_counts "$WORK/prometheus-window.json" "$WORK/postgres-window.txt" "$3"
+}

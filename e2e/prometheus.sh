@@ -18,17 +18,4 @@ log "starting node exporter and Prometheus"
 start_node_exporter
 start_prometheus writer "$SCRAPE_AND_WRITE_CONFIG"
 
-sleep "$WARMUP_SECONDS"
-START_MS=$(( $(date +%s) * 1000 ))
-sleep "$WINDOW_SECONDS"
-END_MS=$(( $(date +%s) * 1000 ))
-log "window: $START_MS .. $END_MS ms"
-await_remote_write $((END_MS / 1000 + 2))
-
-promql "{__name__=~\".+\"}[$(( (END_MS - START_MS) / 1000 ))s]" "$(python3 -c "print($END_MS/1000)")" >"$WORK/prometheus-window.json"
-postgres_counts "$START_MS" "$END_MS" >"$WORK/postgres-window.txt"
-failed=$(promql 'sum(prometheus_remote_storage_samples_failed_total) or vector(0)' "$(date +%s)" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
-log "remote write samples failed: $failed"
-[ "${failed%.*}" = "0" ] || { log "FAILED: Prometheus reports failed remote writes"; exit 1; }
-compare_counts "$WORK/prometheus-window.json" "$WORK/postgres-window.txt" "in Prometheus' TSDB"
+check_window "$WARMUP_SECONDS" "$WINDOW_SECONDS" "in Prometheus' TSDB"

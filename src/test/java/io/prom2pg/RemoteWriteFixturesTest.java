@@ -16,7 +16,6 @@ import java.util.TreeMap;
 import java.time.Duration;
 
 import io.prom2pg.proto.RemoteWriteV1.Label;
-import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
 import io.prom2pg.proto.RemoteWriteV1.Sample;
 import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
@@ -73,18 +72,8 @@ class RemoteWriteFixturesTest {
                 RemoteWrite.fixture("rw_metadata_448.snappy.pb"), "application/x-protobuf");
         assertEquals(204, response.statusCode(), response.body());
 
-        Map<String, String> expected = new TreeMap<>();
-        for (MetricMetadata m : request.getMetadataList()) {
-            expected.put(m.getMetricFamilyName(), m.getType().name().toLowerCase() + "|" + m.getHelp() + "|" + m.getUnit());
-        }
-        Map<String, String> stored = new TreeMap<>();
-        try (Connection c = TestDatabase.connect(jdbcUrl); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT metric_family_name, type, help, unit FROM " + prom2pg.schema
-                     + ".metric_metadata")) {
-            while (rs.next()) {
-                stored.put(rs.getString(1), rs.getString(2) + "|" + rs.getString(3) + "|" + rs.getString(4));
-            }
-        }
+        Map<String, String> expected = RemoteWrite.metadataOf(request);
+        Map<String, String> stored = TestDatabase.storedMetadata(jdbcUrl, prom2pg.schema);
         assertEquals(expected, stored);
     }
 

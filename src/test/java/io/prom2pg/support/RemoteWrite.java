@@ -72,4 +72,13 @@ public final class RemoteWrite {
             throw new UncheckedIOException(e);
         }
     }
+
+    /** The metadata a request carries, as {@code family -> "type|help|unit"} (as stored). */
+    public static java.util.Map<String, String> metadataOf(WriteRequest request) {
+        java.util.Map<String, String> expected = new java.util.TreeMap<>();
+        for (io.prom2pg.proto.RemoteWriteV1.MetricMetadata m : request.getMetadataList()) {
+            expected.put(m.getMetricFamilyName(), m.getType().name().toLowerCase() + "|" + m.getHelp() + "|" + m.getUnit());
+        }
+        return expected;
+    }
 }

@@ -59,4 +59,16 @@ public final class TestDatabase {
             return rs.getLong(1);
         }
     }
+
+    /** The metric metadata stored in a schema, as {@code family -> "type|help|unit"}. */
+    public static java.util.Map<String, String> storedMetadata(String jdbcUrl, String schema) throws SQLException {
+        java.util.Map<String, String> stored = new java.util.TreeMap<>();
+        try (Connection c = connect(jdbcUrl); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT metric_family_name, type, help, unit FROM " + schema + ".metric_metadata")) {
+            while (rs.next()) {
+                stored.put(rs.getString(1), rs.getString(2) + "|" + rs.getString(3) + "|" + rs.getString(4));
+            }
+        }
+        return stored;
+    }
 }
