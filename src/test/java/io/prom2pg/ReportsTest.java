@@ -87,6 +87,26 @@ class ReportsTest {
         assertEquals(400, get("/api/v1/reports/metering_pod_hourly?start=0&end=10&format=xml").statusCode());
     }
 
+    @Test
+    void should_never_interpret_view_names_or_parameters_that_look_like_sql() throws Exception {
+        String[] hostileViews = {"metering_pod_hourly;DROP%20TABLE%20x", "metering_pod_hourly'%20OR%20'1'='1",
+            "metering_pod_hourly%22%3B%20DELETE%20FROM%20samples%3B--", "pg_catalog.pg_user", "..%2F..%2Fseries", "%00"};
+        for (String view : hostileViews) {
+            HttpResponse<String> r = get("/api/v1/reports/" + view + "?start=0&end=10");
+            assertEquals(404, r.statusCode(), view + ": " + r.body());
+        }
+        String[] hostileStarts = {"0';%20DROP%20TABLE%20" + prom2pg.schema + ".samples;--", "now()", "1%20OR%201=1", "%00", "x".repeat(3000)};
+        for (String start : hostileStarts) {
+            HttpResponse<String> r = get("/api/v1/reports/metering_pod_hourly?start=" + start + "&end=10");
+            assertTrue(r.statusCode() == 400 || r.statusCode() == 414, start + ": " + r.statusCode() + " " + r.body());
+        }
+        HttpResponse<String> huge = get("/api/v1/reports/" + "v".repeat(1 << 20) + "?start=0&end=10");
+        assertTrue(huge.statusCode() >= 400 && huge.statusCode() < 500, "a megabyte-long view name: " + huge.statusCode());
+        assertEquals(0, TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(),
+                "SELECT count(*) FROM " + prom2pg.schema + ".samples WHERE false"), "the samples table is still there");
+        assertEquals(200, get("/api/v1/reports/metering_pod_hourly?start=0&end=10").statusCode(), "and reports still answer");
+    }
+
     private static HttpResponse<String> get(String path) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + prom2pg.httpPort + path))
                 .timeout(Duration.ofSeconds(20)).GET().build(), HttpResponse.BodyHandlers.ofString());
