@@ -107,6 +107,26 @@ class DatabaseOutageTest {
         }
     }
 
+    @Test
+    void should_create_a_missing_days_partition_while_a_long_reader_holds_the_samples() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("attach");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.db.lock-timeout-ms", "1000"))
+                .awaitReady(Duration.ofSeconds(30))) {
+            long tenDaysAgo = System.currentTimeMillis() - 10 * 86_400_000L;
+            WriteRequest old = WriteRequest.newBuilder()
+                    .addTimeseries(series("__name__", "test_attach").addSamples(sample(tenDaysAgo, 1))).build();
+            try (Connection reader = TestDatabase.connect(url); Statement st = reader.createStatement()) {
+                reader.setAutoCommit(false);
+                st.executeQuery("SELECT count(*) FROM " + schema + ".samples").close(); // a report in progress
+                HttpResponse<String> answer = RemoteWrite.post(prom2pg.writeUri(), old);
+                assertEquals(204, answer.statusCode(), answer.body());
+                reader.rollback();
+            }
+            assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE name = 'test_attach'"));
+        }
+    }
+
     private static WriteRequest request(String name) {
         WriteRequest.Builder request = WriteRequest.newBuilder();
         for (int i = 0; i < 5; i++) {
