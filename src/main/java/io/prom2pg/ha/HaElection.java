@@ -61,6 +61,7 @@ public class HaElection {
     /** Properties the route carries from {@link #decide} to {@link #stored}. */
     public static final String CLUSTER_PROPERTY = "prom2pgHaCluster";
     public static final String NEWEST_PROPERTY = "prom2pgHaNewest";
+    public static final String REPLICA_PROPERTY = "prom2pgHaReplica";
 
     private static final long NO_TIME = Long.MIN_VALUE;
     private static final long REREAD_NANOS = 100_000_000L;
@@ -162,6 +163,7 @@ public class HaElection {
                 long newest = newest(write);
                 exchange.setProperty(CLUSTER_PROPERTY, key);
                 exchange.setProperty(NEWEST_PROPERTY, newest);
+                exchange.setProperty(REPLICA_PROPERTY, replica);
                 return decide(key, replica, newest);
             }
         }
@@ -170,22 +172,25 @@ public class HaElection {
 
     /**
      * After a leader's request is committed: its newest sample time becomes the leader's progress
-     * in the lease row (only forward), renewing the lease as well. The update is not waited on
-     * to reach the disk: a progress lost in a crash only makes the follower retry longer.
+     * in the lease row (only forward, and never past the database's clock, so that one sample
+     * from the future cannot cover everything), renewing the lease as well. The update is not
+     * waited on to reach the disk: a progress lost in a crash only makes the follower retry longer.
      */
     public void stored(Exchange exchange) {
         String cluster = exchange.getProperty(CLUSTER_PROPERTY, String.class);
+        String replica = exchange.getProperty(REPLICA_PROPERTY, String.class);
         Long newest = exchange.getProperty(NEWEST_PROPERTY, Long.class);
-        if (cluster == null || newest == null || newest == NO_TIME) {
+        if (cluster == null || replica == null || newest == null || newest == NO_TIME) {
             return;
         }
-        AtomicLong written = progress.computeIfAbsent(cluster, k -> new AtomicLong(NO_TIME));
-        if (written.getAndAccumulate(newest, Math::max) >= newest) {
+        AtomicLong recorded = progress.computeIfAbsent(cluster, k -> new AtomicLong(NO_TIME));
+        if (newest <= recorded.get()) {
             return;
         }
-        Lease lease = leases.get(cluster);
-        String sql = "UPDATE " + schema + ".ha_leases SET leader_time = greatest(leader_time, to_timestamp(? / 1000.0)),"
-                + " lease_until = now() + ? * interval '1 millisecond' WHERE cluster = ? AND leader = ?";
+        String sql = "UPDATE " + schema + ".ha_leases"
+                + " SET leader_time = greatest(leader_time, least(to_timestamp(? / 1000.0), now())),"
+                + " lease_until = now() + ? * interval '1 millisecond' WHERE cluster = ? AND leader = ?"
+                + " RETURNING extract(epoch FROM leader_time) * 1000";
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try (Statement st = c.createStatement(); PreparedStatement ps = c.prepareStatement(sql)) {
@@ -193,14 +198,23 @@ public class HaElection {
                 ps.setLong(1, newest);
                 ps.setLong(2, timeoutMillis);
                 ps.setString(3, cluster);
-                ps.setString(4, lease == null ? "" : lease.leader());
-                int updated = ps.executeUpdate();
-                c.commit();
-                if (updated == 1) {
-                    // followers served here see the progress at once
-                    leases.computeIfPresent(cluster, (k, l) -> l.leader().equals(lease.leader()) && l.leaderTime() < newest
-                            ? new Lease(l.leader(), l.validUntilNanos(), l.renewAfterNanos(), newest, l.readNanos()) : l);
+                ps.setString(4, replica);
+                long leaderTime = NO_TIME;
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        leaderTime = millis(rs, 1);
+                    }
                 }
+                c.commit();
+                if (leaderTime == NO_TIME) {
+                    progress.remove(cluster); // the lease is no longer this replica's
+                    return;
+                }
+                recorded.accumulateAndGet(newest, Math::max);
+                long progressTime = leaderTime;
+                // followers served here see the progress at once
+                leases.computeIfPresent(cluster, (k, l) -> l.leader().equals(replica) && l.leaderTime() < progressTime
+                        ? new Lease(l.leader(), l.validUntilNanos(), l.renewAfterNanos(), progressTime, l.readNanos()) : l);
             } finally {
                 c.setAutoCommit(true);
             }
