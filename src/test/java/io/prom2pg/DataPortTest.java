@@ -77,8 +77,13 @@ class DataPortTest {
             Files.writeString(key, "-----BEGIN PRIVATE KEY-----\nbroken\n"); // half written: the last good pair stays
             Thread.sleep(1_100);
             assertEquals(204, post(client(trusting(first, second), null), https).statusCode());
+            Files.copy(first.resolve("key.pem"), key, StandardCopyOption.REPLACE_EXISTING); // the old key with the new certificate
+            Thread.sleep(1_100);
+            HttpResponse<String> mismatched = post(client(trusting(first, second), null), https);
+            assertEquals(204, mismatched.statusCode(), "a key that does not match the certificate is refused too");
+            assertArrayEquals(certificate(second).getEncoded(), mismatched.sslSession().orElseThrow().getPeerCertificates()[0].getEncoded());
             assertEquals(1, TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(),
-                    "SELECT count(*) FROM " + prom2pg.schema + ".samples"), "the same sample three times is stored once");
+                    "SELECT count(*) FROM " + prom2pg.schema + ".samples"), "the same sample four times is stored once");
         }
     }
 

@@ -35,7 +35,9 @@ import org.apache.camel.spi.OnCamelContextStarted;
  * <li>a connection with no request started within {@code idleTimeoutMs} (after it opened or its
  * last answer was sent) is closed;</li>
  * <li>a request whose body has not fully arrived {@code readTimeoutMs} after its headers is
- * answered 408 and its connection closed.</li>
+ * answered 408 and its connection closed;</li>
+ * <li>a connection whose client has not taken a piece of an answer within {@code writeTimeoutMs}
+ * (it stopped reading a report) is closed.</li>
  * </ul>
  * The time a request spends being processed is not limited here: admission and the database's
  * timeouts bound it, and the client is waiting for its answer.
@@ -45,11 +47,13 @@ public class ConnectionGuard extends DefaultChannelHandlerFactory implements OnC
     private int maxConnections = 512;
     private long idleTimeoutMs = 120_000;
     private long readTimeoutMs = 30_000;
+    private long writeTimeoutMs = 30_000;
 
     private final AtomicInteger open = new AtomicInteger();
     private volatile Counter refused;
     private volatile Counter readTimeouts;
     private volatile Counter idleTimeouts;
+    private volatile Counter writeTimeouts;
 
     public void setMaxConnections(int maxConnections) {
         this.maxConnections = maxConnections;
@@ -61,6 +65,10 @@ public class ConnectionGuard extends DefaultChannelHandlerFactory implements OnC
 
     public void setReadTimeoutMs(long readTimeoutMs) {
         this.readTimeoutMs = readTimeoutMs;
+    }
+
+    public void setWriteTimeoutMs(long writeTimeoutMs) {
+        this.writeTimeoutMs = writeTimeoutMs;
     }
 
     @Override
@@ -76,6 +84,8 @@ public class ConnectionGuard extends DefaultChannelHandlerFactory implements OnC
         readTimeouts = Counter.builder("prom2pg.http.timeouts").tag("phase", "read")
                 .description("Connections closed because a request or the next one did not arrive in time").register(registry);
         idleTimeouts = Counter.builder("prom2pg.http.timeouts").tag("phase", "idle")
+                .description("Connections closed because a request or the next one did not arrive in time").register(registry);
+        writeTimeouts = Counter.builder("prom2pg.http.timeouts").tag("phase", "write")
                 .description("Connections closed because a request or the next one did not arrive in time").register(registry);
     }
 
@@ -95,12 +105,18 @@ public class ConnectionGuard extends DefaultChannelHandlerFactory implements OnC
         }
     }
 
-    /** One connection's state: waiting for a request, reading one, or processing one. */
+    /**
+     * One connection's state: requests read and answers sent are counted, so that the wait for
+     * the next request starts only when every request read has been answered (an answer may also
+     * come before its request's body, or while the next request is read).
+     */
     private final class Guard extends ChannelDuplexHandler {
 
         private ScheduledFuture<?> timer;
         private boolean counted;
         private boolean reading;
+        private long requestsRead;
+        private long answersSent;
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) throws Exception {
@@ -141,21 +157,41 @@ public class ConnectionGuard extends DefaultChannelHandlerFactory implements OnC
             }
             if (msg instanceof LastHttpContent && reading) {
                 reading = false;
-                cancel(); // processing: the answer restarts the wait for the next request
+                requestsRead++;
+                idleIfAnswered(ctx); // else processing: the answer starts the wait
             }
             super.channelRead(ctx, msg);
         }
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-            if (msg instanceof LastHttpContent) {
-                promise = promise.unvoid().addListener(f -> {
-                    if (ctx.channel().isActive() && !reading) {
-                        awaitRequest(ctx);
+            boolean last = msg instanceof LastHttpContent;
+            if (last || writeTimeoutMs > 0) {
+                promise = promise.unvoid();
+                // a client that stops reading an answer must not hold it (and its database cursor) for ever
+                ScheduledFuture<?> stalled = writeTimeoutMs <= 0 ? null : ctx.executor().schedule(() -> {
+                    count(writeTimeouts);
+                    ctx.close();
+                }, writeTimeoutMs, TimeUnit.MILLISECONDS);
+                promise.addListener(f -> onEventLoop(ctx, () -> {
+                    if (stalled != null) {
+                        stalled.cancel(false);
                     }
-                });
+                    if (last && f.isSuccess()) {
+                        answersSent++;
+                        idleIfAnswered(ctx);
+                    }
+                }));
             }
             super.write(ctx, msg, promise);
+        }
+
+        private void idleIfAnswered(ChannelHandlerContext ctx) {
+            if (!reading && answersSent >= requestsRead && ctx.channel().isActive()) {
+                awaitRequest(ctx);
+            } else if (!reading) {
+                cancel();
+            }
         }
 
         private void awaitRequest(ChannelHandlerContext ctx) {
@@ -176,6 +212,14 @@ public class ConnectionGuard extends DefaultChannelHandlerFactory implements OnC
             if (timer != null) {
                 timer.cancel(false);
                 timer = null;
+            }
+        }
+
+        private void onEventLoop(ChannelHandlerContext ctx, Runnable task) {
+            if (ctx.executor().inEventLoop()) {
+                task.run();
+            } else {
+                ctx.executor().execute(task);
             }
         }
     }

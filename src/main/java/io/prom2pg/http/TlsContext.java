@@ -4,8 +4,15 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.KeyManagementException;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
@@ -21,6 +28,10 @@ import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import org.apache.camel.CamelContext;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.apache.camel.support.jsse.SSLContextParameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,9 +133,54 @@ public class TlsContext extends SSLContextParameters {
             if (!clientCaFile.isBlank()) {
                 builder.trustManager(new File(clientCaFile));
             }
-            return new Loaded(version, ((JdkSslContext) builder.build()).context());
-        } catch (SSLException | IllegalArgumentException e) {
+            SSLContext context = ((JdkSslContext) builder.build()).context();
+            checkKeyMatchesCertificate();
+            return new Loaded(version, context);
+        } catch (SSLException | IllegalArgumentException | GeneralSecurityException e) {
             throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A certificate renewed before its key (or paired with the wrong one) loads without complaint
+     * and then fails every handshake: the key must sign what the certificate's public key verifies.
+     */
+    private void checkKeyMatchesCertificate() throws IOException, GeneralSecurityException {
+        PrivateKey key;
+        try (PEMParser pem = new PEMParser(Files.newBufferedReader(Path.of(keyFile)))) {
+            Object read = pem.readObject();
+            JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+            if (read instanceof PEMKeyPair pair) {
+                key = converter.getPrivateKey(pair.getPrivateKeyInfo());
+            } else if (read instanceof PrivateKeyInfo info) {
+                key = converter.getPrivateKey(info);
+            } else {
+                return; // an encrypted or unusual key: Netty has read it, the handshake will tell
+            }
+        }
+        Certificate certificate;
+        try (InputStream in = Files.newInputStream(Path.of(certFile))) {
+            certificate = CertificateFactory.getInstance("X.509").generateCertificate(in);
+        }
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC", "ECDSA" -> "SHA256withECDSA";
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            default -> null;
+        };
+        if (algorithm == null) {
+            return;
+        }
+        byte[] probe = "prom2pg".getBytes(StandardCharsets.US_ASCII);
+        Signature signer = Signature.getInstance(algorithm);
+        signer.initSign(key);
+        signer.update(probe);
+        byte[] signature = signer.sign();
+        Signature verifier = Signature.getInstance(algorithm);
+        verifier.initVerify(certificate.getPublicKey());
+        verifier.update(probe);
+        if (!verifier.verify(signature)) {
+            throw new IOException("the private key in " + keyFile + " does not belong to the certificate in " + certFile);
         }
     }
 
