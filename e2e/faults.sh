@@ -148,7 +148,7 @@ for scenario in $SCENARIOS; do
     SA=$!
     sleep 1
     sender --targets http://127.0.0.1:19311/api/v1/write,http://127.0.0.1:19301/api/v1/write --cluster failover \
-      --replica b --offset-ms 0 --t0 "$T0" --seconds 30 --ack-log "$WORK/b.acks" &
+      --replica b --offset-ms 0 --t0 "$T0" --seconds 30 --ack-log "$WORK/b.acks" --expect-status 503 &
     SB=$!
     sleep 7
     log "leader: $(psql_ -c "SELECT leader FROM prom2pg.ha_leases WHERE cluster = 'cluster=failover'")"
@@ -167,8 +167,13 @@ for scenario in $SCENARIOS; do
     leader=$(psql_ -c "SELECT leader FROM prom2pg.ha_leases WHERE cluster = 'cluster=failover'")
     log "leader: $leader, $((SECONDS - stopped)) s after replica a stopped (HA timeout 5 s)"
     [ "$leader" = b ] || { log "two-instances: the lease did not move to b"; FAILED+=(two-instances-failover); }
-    wait $SB
+    wait $SB || { log "two-instances: the follower was never refused while ahead of its leader"; FAILED+=(two-instances-ahead); }
     check failover "$WORK/a.acks,$WORK/b.acks" 1,0
+    # after the takeover, b's own copies (timestamps on whole seconds) are the stored ones
+    from_b=$(psql_ -c "SELECT count(*) FROM prom2pg.samples s JOIN prom2pg.series r ON r.id = s.series_id
+      WHERE r.labels ->> 'cluster' = 'failover' AND (extract(epoch FROM s.time) * 1000)::bigint % 1000 = 0")
+    log "samples stored from replica b after the takeover: $from_b"
+    [ "$from_b" -gt 0 ] || { log "two-instances: nothing of replica b was stored after it took over"; FAILED+=(two-instances-takeover); }
     stop_instance p2
     ;;
   *) log "unknown scenario $scenario"; exit 2 ;;
