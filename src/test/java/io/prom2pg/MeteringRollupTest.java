@@ -3,14 +3,21 @@ package io.prom2pg;
 import static io.prom2pg.support.RemoteWrite.sample;
 import static io.prom2pg.support.RemoteWrite.series;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import io.prom2pg.metering.MeteringRollup;
 import io.prom2pg.metering.Retention;
@@ -51,7 +58,26 @@ class MeteringRollupTest {
             assertEquals(1, relations(prom2pg, partition));
 
             Retention retention = bean(prom2pg, "retention", Retention.class);
-            assertEquals(1, retention.run(), "the 100-day-old partition is dropped (default 90 days)");
+            String url = TestDatabase.shared().jdbcUrl();
+            ExecutorService background = Executors.newSingleThreadExecutor();
+            try (Connection report = TestDatabase.connect(url); Statement st = report.createStatement()) {
+                // a long report is running: retention waits for it (and gives up after the lock
+                // timeout), but other readers are not queued behind retention meanwhile
+                report.setAutoCommit(false);
+                st.executeQuery("SELECT count(*) FROM " + prom2pg.schema + ".samples").close();
+                Future<Integer> waiting = background.submit(retention::run);
+                Thread.sleep(300);
+                long started = System.nanoTime();
+                assertEquals(61, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
+                        + ".metrics WHERE labels ->> 'pod' = 'new-1'"));
+                long tookMillis = (System.nanoTime() - started) / 1_000_000;
+                assertTrue(tookMillis < 1_000, "a reader waited " + tookMillis + " ms behind retention");
+                assertThrows(ExecutionException.class, waiting::get, "retention gives up after the lock timeout");
+                report.rollback();
+            } finally {
+                background.shutdownNow();
+            }
+            assertEquals(1, retention.run(), "the 100-day-old partition is dropped (default 90 days), its pending detach finished");
             assertEquals(0, relations(prom2pg, partition));
             assertEquals(1.0, prom2pg.metric("prom2pg_retention_runs_total"));
             assertEquals(1.0, prom2pg.metric("prom2pg_retention_partitions_dropped_total"));
@@ -62,7 +88,8 @@ class MeteringRollupTest {
     }
 
     private static RunningProm2pg start() throws Exception {
-        return RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("rollup"), Map.of())
+        return RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("rollup"),
+                        Map.of("prom2pg.db.lock-timeout-ms", "2000"))
                 .awaitReady(Duration.ofSeconds(30));
     }
 

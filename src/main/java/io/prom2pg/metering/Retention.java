@@ -86,7 +86,11 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
             OffsetDateTime cutoff = rolledUp != null && rolledUp.isBefore(rawCutoff) ? rolledUp : rawCutoff;
             int dropped = 0;
             if (isPartitioned(c)) {
+                boolean concurrently = c.getMetaData().getDatabaseMajorVersion() >= 14;
                 for (String partition : partitionsBefore(c, cutoff)) {
+                    if (concurrently) {
+                        detach(st, partition);
+                    }
                     st.execute("DROP TABLE IF EXISTS " + schema + "." + partition);
                     dropped++;
                 }
@@ -117,6 +121,24 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
             return dropped;
         } catch (SQLException e) {
             throw new StorageUnavailableException("retention failed: " + Sql.oneLine(e), e);
+        }
+    }
+
+    /**
+     * Detaches a partition without the exclusive lock on {@code samples} that dropping it attached
+     * would take (PostgreSQL 14+): writes and reads go on meanwhile, and a long report does not
+     * make retention fail on the lock timeout. A detach interrupted earlier is finished.
+     */
+    private void detach(Statement st, String partition) throws SQLException {
+        String table = schema + ".samples";
+        try {
+            st.execute("ALTER TABLE " + table + " DETACH PARTITION " + schema + "." + partition + " CONCURRENTLY");
+        } catch (SQLException e) {
+            if (e.getMessage() != null && e.getMessage().contains("pending detach")) {
+                st.execute("ALTER TABLE " + table + " DETACH PARTITION " + schema + "." + partition + " FINALIZE");
+            } else {
+                throw e;
+            }
         }
     }
 
