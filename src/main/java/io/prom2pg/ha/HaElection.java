@@ -160,7 +160,8 @@ public class HaElection {
             String replica = value(labels, pair.replica());
             if (cluster != null && replica != null) {
                 String key = pair.cluster() + "=" + cluster;
-                long newest = newest(write);
+                // the leader's progress and a follower's coverage are only needed when followers wait
+                long newest = followerAckImmediate ? NO_TIME : newest(write);
                 exchange.setProperty(CLUSTER_PROPERTY, key);
                 exchange.setProperty(NEWEST_PROPERTY, newest);
                 exchange.setProperty(REPLICA_PROPERTY, replica);

@@ -81,12 +81,15 @@ public class ConnectionGuard extends DefaultChannelHandlerFactory implements OnC
                 .description("Open connections to the data port").register(registry);
         refused = Counter.builder("prom2pg.http.connections.refused")
                 .description("Connections closed at once because prom2pg.http.max-connections were open").register(registry);
-        readTimeouts = Counter.builder("prom2pg.http.timeouts").tag("phase", "read")
-                .description("Connections closed because a request or the next one did not arrive in time").register(registry);
-        idleTimeouts = Counter.builder("prom2pg.http.timeouts").tag("phase", "idle")
-                .description("Connections closed because a request or the next one did not arrive in time").register(registry);
-        writeTimeouts = Counter.builder("prom2pg.http.timeouts").tag("phase", "write")
-                .description("Connections closed because a request or the next one did not arrive in time").register(registry);
+        readTimeouts = timeouts(registry, "read");
+        idleTimeouts = timeouts(registry, "idle");
+        writeTimeouts = timeouts(registry, "write");
+    }
+
+    private static Counter timeouts(MeterRegistry registry, String phase) {
+        return Counter.builder("prom2pg.http.timeouts").tag("phase", phase)
+                .description("Connections closed for a request body, a next request or the taking of an answer not done in time")
+                .register(registry);
     }
 
     public int openConnections() {
