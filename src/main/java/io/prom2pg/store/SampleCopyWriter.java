@@ -4,6 +4,15 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.LocalDate;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 
 import javax.sql.DataSource;
 
@@ -12,24 +21,48 @@ import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
 
 /**
- * Writes a chunk of samples with PostgreSQL's binary {@code COPY}, the fastest way in, straight
- * into the chunk's daily partition. COPY has no conflict handling: when a sample is already
- * stored the whole COPY fails, nothing of it is written, and {@link DuplicateSamplesException}
- * tells the route to take the idempotent {@code INSERT ... ON CONFLICT DO NOTHING} path.
+ * Writes chunks of samples with PostgreSQL's binary {@code COPY}, the fastest way in, straight
+ * into the chunk's daily partition, and writes the chunks of concurrent requests together.
+ *
+ * <p>A request's {@link #write} queues its chunk and waits for it to be committed. A few writer
+ * threads ({@link #setWriters}) take the queued chunks of one time window, up to
+ * {@link #setMaxSamples} samples, and copy them in one statement: one transaction, one commit.
+ * PostgreSQL spends about half as much per sample on a few large COPYs as on many small
+ * concurrent ones (BENCHMARKS.md), and nothing waits for a timer: a chunk alone is written at
+ * once, chunks arriving while the writers are busy are written together next.
+ *
+ * <p>COPY has no conflict handling: when a sample is already stored the whole COPY fails and
+ * nothing of it is written. A group that fails so is copied again chunk by chunk, and the chunk
+ * with the stored sample gets {@link DuplicateSamplesException}, which tells the route to take
+ * the idempotent {@code INSERT ... ON CONFLICT DO NOTHING} path. Any other failure fails every
+ * chunk of the group with {@link StorageUnavailableException}; a chunk is acknowledged only
+ * after its commit.
  *
  * <p>Values are sent as their 8 raw bytes, so NaN payloads (stale markers) are kept.
  */
 public class SampleCopyWriter {
 
     private static final byte[] HEADER = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    private static final byte[] TRAILER = {(byte) 0xff, (byte) 0xff};
     private static final int ROW_BYTES = 2 + 3 * (4 + 8);
     /** Microseconds from the Unix epoch to PostgreSQL's epoch, 2000-01-01. */
     private static final long PG_EPOCH_MICROS = 946_684_800_000_000L;
     private static final String UNIQUE_VIOLATION = "23505";
 
+    /** A queued chunk and the answer its request waits for: the rows written, or the failure. */
+    private record Pending(SampleChunk chunk, CompletableFuture<Integer> done) {
+    }
+
+    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    private final AtomicLong statements = new AtomicLong();
     private DataSource dataSource;
     private String schema = "prom2pg";
     private volatile Boolean partitioned;
+    private int writers = 2;
+    private int maxSamples = 20_000;
+    private long waitMillis = 60_000;
+    private final List<Thread> threads = new ArrayList<>();
+    private boolean stopped;
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -39,16 +72,159 @@ public class SampleCopyWriter {
         this.schema = Schema.checkName(schema);
     }
 
-    /** Copies the chunk and returns the number of rows written (all of them). */
+    /** How many COPY statements run at once. */
+    public void setWriters(int writers) {
+        this.writers = Math.max(1, writers);
+    }
+
+    /** The most samples one COPY statement carries (a single larger chunk is still written whole). */
+    public void setMaxSamples(int maxSamples) {
+        this.maxSamples = Math.max(1, maxSamples);
+    }
+
+    /** How long a request waits for its chunk before it is answered as a storage failure. */
+    public void setWaitMillis(long waitMillis) {
+        this.waitMillis = waitMillis;
+    }
+
+    /** COPY statements run so far, including the ones that failed. */
+    public long statements() {
+        return statements.get();
+    }
+
+    /** Chunks waiting for a writer. */
+    public int queued() {
+        return queue.size();
+    }
+
+    /** Writes the chunk, together with other requests' chunks of its window, and returns its number of rows. */
     public int write(SampleChunk chunk) {
-        byte[] data = encode(chunk);
+        startWriters();
+        Pending pending = new Pending(chunk, new CompletableFuture<>());
+        queue.add(pending);
+        try {
+            return pending.done().get(waitMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new StorageUnavailableException("copying samples failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new StorageUnavailableException("copying samples did not finish within " + waitMillis + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageUnavailableException("interrupted while copying samples");
+        }
+    }
+
+    /** Writer threads start with the first chunk, not when the bean is created (Camel may create it twice). */
+    private synchronized void startWriters() {
+        if (stopped) {
+            throw new StorageUnavailableException("prom2pg is shutting down");
+        }
+        if (!threads.isEmpty()) {
+            return;
+        }
+        for (int i = 0; i < writers; i++) {
+            Thread t = new Thread(this::writeLoop, "prom2pg-copy-writer-" + i);
+            t.setDaemon(true);
+            t.start();
+            threads.add(t);
+        }
+    }
+
+    /** Stops the writer threads; chunks still queued are failed (they were not acknowledged). */
+    public synchronized void stop() {
+        stopped = true;
+        threads.forEach(Thread::interrupt);
+        threads.clear();
+        StorageUnavailableException down = new StorageUnavailableException("prom2pg is shutting down");
+        for (Pending p; (p = queue.poll()) != null; ) {
+            p.done().completeExceptionally(down);
+        }
+    }
+
+    private void writeLoop() {
+        while (!Thread.currentThread().isInterrupted()) {
+            Pending first;
+            try {
+                first = queue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            List<Pending> group = group(first);
+            try {
+                writeGroup(group);
+            } catch (RuntimeException | Error e) {
+                group.forEach(p -> p.done().completeExceptionally(e));
+            }
+        }
+    }
+
+    /** The first chunk and the queued chunks of its window that fit beside it. */
+    private List<Pending> group(Pending first) {
+        List<Pending> group = new ArrayList<>();
+        group.add(first);
+        long window = first.chunk().getWindow();
+        int samples = first.chunk().getSize();
+        for (Iterator<Pending> it = queue.iterator(); it.hasNext() && samples < maxSamples; ) {
+            Pending p = it.next();
+            if (p.chunk().getWindow() == window && samples + p.chunk().getSize() <= maxSamples) {
+                it.remove();
+                group.add(p);
+                samples += p.chunk().getSize();
+            }
+        }
+        return group;
+    }
+
+    private void writeGroup(List<Pending> group) {
+        try {
+            copy(group);
+            group.forEach(p -> p.done().complete(p.chunk().getSize()));
+            return;
+        } catch (DuplicateSamplesException e) {
+            if (group.size() == 1) {
+                group.get(0).done().completeExceptionally(e);
+                return;
+            }
+        } catch (StorageUnavailableException e) {
+            group.forEach(p -> p.done().completeExceptionally(e));
+            return;
+        }
+        // some chunk of the group has a sample already stored (a retried request): find which
+        for (Pending p : group) {
+            try {
+                copy(List.of(p));
+                p.done().complete(p.chunk().getSize());
+            } catch (RuntimeException e) {
+                p.done().completeExceptionally(e);
+            }
+        }
+    }
+
+    /** One COPY of the chunks (all of one window), committed as one transaction. */
+    private void copy(List<Pending> group) {
+        int samples = 0;
+        for (Pending p : group) {
+            samples += p.chunk().getSize();
+        }
+        byte[] data = new byte[HEADER.length + samples * ROW_BYTES + TRAILER.length];
+        System.arraycopy(HEADER, 0, data, 0, HEADER.length);
+        int at = HEADER.length;
+        for (Pending p : group) {
+            at = encodeRows(p.chunk(), data, at);
+        }
+        System.arraycopy(TRAILER, 0, data, at, TRAILER.length);
+        SampleChunk first = group.get(0).chunk();
+        statements.incrementAndGet();
         try (Connection c = dataSource.getConnection()) {
             CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
-            String sql = "COPY " + target(c, chunk) + " (time, series_id, value) FROM STDIN (FORMAT binary)";
+            String sql = "COPY " + target(c, first) + " (time, series_id, value) FROM STDIN (FORMAT binary)";
             CopyIn in = copy.copyIn(sql);
             try {
                 in.writeToCopy(data, 0, data.length);
-                return (int) in.endCopy();
+                in.endCopy();
             } finally {
                 if (in.isActive()) {
                     in.cancelCopy();
@@ -56,7 +232,7 @@ public class SampleCopyWriter {
             }
         } catch (SQLException e) {
             if (UNIQUE_VIOLATION.equals(e.getSQLState())) {
-                throw new DuplicateSamplesException("chunk of " + chunk.getSize() + " samples has samples already stored");
+                throw new DuplicateSamplesException("chunk of " + samples + " samples has samples already stored");
             }
             throw new StorageUnavailableException("copying samples failed: " + Sql.oneLine(e), e);
         }
@@ -81,13 +257,18 @@ public class SampleCopyWriter {
 
     /** The COPY binary format of a chunk: header, one 3-field tuple per sample, trailer. */
     public static byte[] encode(SampleChunk chunk) {
+        byte[] out = new byte[HEADER.length + chunk.getSize() * ROW_BYTES + TRAILER.length];
+        System.arraycopy(HEADER, 0, out, 0, HEADER.length);
+        int at = encodeRows(chunk, out, HEADER.length);
+        System.arraycopy(TRAILER, 0, out, at, TRAILER.length);
+        return out;
+    }
+
+    private static int encodeRows(SampleChunk chunk, byte[] out, int at) {
         int n = chunk.getSize();
         long[] times = chunk.getTimes();
         long[] series = chunk.getSeries();
         double[] values = chunk.getValues();
-        byte[] out = new byte[HEADER.length + n * ROW_BYTES + 2];
-        System.arraycopy(HEADER, 0, out, 0, HEADER.length);
-        int at = HEADER.length;
         for (int i = 0; i < n; i++) {
             at = putShort(out, at, (short) 3);
             at = putInt(out, at, 8);
@@ -97,8 +278,7 @@ public class SampleCopyWriter {
             at = putInt(out, at, 8);
             at = putLong(out, at, Double.doubleToRawLongBits(values[i]));
         }
-        putShort(out, at, (short) -1);
-        return out;
+        return at;
     }
 
     private static int putShort(byte[] b, int at, short v) {

@@ -1,0 +1,172 @@
+package io.prom2pg.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.prom2pg.support.TestDatabase;
+
+/**
+ * The COPY writer against a real PostgreSQL: chunks of concurrent requests are written together,
+ * each request learns the fate of its own chunk, and nothing is acknowledged before its commit.
+ */
+class SampleCopyWriterTest {
+
+    private static final long DAY = 20_000; // 2024-10-04, as days since the epoch
+
+    private final String url = TestDatabase.shared().jdbcUrl();
+    private final String schema = TestDatabase.newSchema("copywriter");
+    private final List<AutoCloseable> closing = new ArrayList<>();
+    private final ExecutorService senders = Executors.newCachedThreadPool();
+    private Database database;
+    private SampleCopyWriter writer;
+
+    @BeforeEach
+    void migrate_the_schema() throws Exception {
+        database = new Database();
+        database.setUrl(url);
+        database.setUser("postgres");
+        database.start();
+        closing.add(database::close);
+        SchemaMigrator migrator = new SchemaMigrator();
+        migrator.setDataSource(database);
+        migrator.setSchema(schema);
+        migrator.start();
+        closing.add(migrator::stop);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!migrator.isReady() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(migrator.isReady(), "schema migrated: " + migrator.lastError());
+        Partitions partitions = new Partitions();
+        partitions.setDataSource(database);
+        partitions.setSchema(schema);
+        partitions.ensure(new SampleChunk(DAY, 1));
+        writer = new SampleCopyWriter();
+        writer.setDataSource(database);
+        writer.setSchema(schema);
+        writer.setWriters(1);
+        writer.setMaxSamples(10_000);
+        closing.add(writer::stop);
+    }
+
+    /** Locks the day's partition against writes until the connection's transaction ends. */
+    private Connection lockPartition() throws Exception {
+        Connection c = TestDatabase.connect(url);
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute("LOCK TABLE " + schema + ".samples_"
+                    + LocalDate.ofEpochDay(DAY).format(DateTimeFormatter.BASIC_ISO_DATE) + " IN SHARE MODE");
+        }
+        return c;
+    }
+
+    private void awaitQueued(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (writer.queued() != n && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(n, writer.queued(), "chunks waiting in the queue");
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        senders.shutdownNow();
+        for (int i = closing.size() - 1; i >= 0; i--) {
+            closing.get(i).close();
+        }
+    }
+
+    @Test
+    void should_write_the_chunks_of_concurrent_requests_in_fewer_statements() throws Exception {
+        List<CompletableFuture<Integer>> answers = new ArrayList<>();
+        try (Connection lock = lockPartition()) {
+            for (int r = 0; r < 40; r++) {
+                SampleChunk chunk = chunk(r * 1000L, 100);
+                answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk), senders));
+            }
+            // the writer is blocked on the first chunk; the other 39 wait in the queue
+            awaitQueued(39);
+            lock.rollback();
+        }
+        for (CompletableFuture<Integer> a : answers) {
+            assertEquals(100, a.get(60, TimeUnit.SECONDS));
+        }
+        assertEquals(4000, stored());
+        // the blocked one, then 39 x 100 samples in one statement (at most 10,000 per statement)
+        assertEquals(2, writer.statements());
+    }
+
+    @Test
+    void should_fail_only_the_chunk_whose_samples_are_already_stored() throws Exception {
+        writer.write(chunk(0, 10)); // series 0..9 at the chunk's time: stored
+        List<CompletableFuture<Integer>> answers = new ArrayList<>();
+        CompletableFuture<Integer> duplicate;
+        try (Connection lock = lockPartition()) {
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(50_000, 10)), senders));
+            awaitQueued(0);
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(100, 10)), senders));
+            duplicate = CompletableFuture.supplyAsync(() -> writer.write(chunk(0, 10)), senders);
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(200, 10)), senders));
+            awaitQueued(3);
+            lock.rollback();
+        }
+        for (CompletableFuture<Integer> a : answers) {
+            assertEquals(10, a.get(60, TimeUnit.SECONDS));
+        }
+        ExecutionException e = assertThrows(ExecutionException.class, () -> duplicate.get(60, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof DuplicateSamplesException, "got " + e.getCause());
+        assertEquals(40, stored());
+        // first, blocked, then the group of three that failed, then each of the three alone
+        assertEquals(1 + 1 + 1 + 3, writer.statements());
+    }
+
+    @Test
+    void should_answer_storage_unavailable_when_the_partition_is_missing() {
+        SampleChunk elsewhere = new SampleChunk(DAY + 400, 1);
+        elsewhere.add((DAY + 400) * SampleChunk.WINDOW_MILLIS, 1, 1.0);
+        StorageUnavailableException e = assertThrows(StorageUnavailableException.class, () -> writer.write(elsewhere));
+        assertTrue(e.getMessage().contains("copying samples failed"), e.getMessage());
+    }
+
+    @Test
+    void should_refuse_chunks_after_it_is_stopped() throws Exception {
+        writer.write(chunk(0, 1));
+        writer.stop();
+        assertThrows(StorageUnavailableException.class, () -> writer.write(chunk(1, 1)));
+        assertEquals(1, stored());
+    }
+
+    /** {@code n} samples of series {@code firstSeries..}, one per series, at the window's start. */
+    private static SampleChunk chunk(long firstSeries, int n) {
+        SampleChunk chunk = new SampleChunk(DAY, n);
+        for (int i = 0; i < n; i++) {
+            chunk.add(DAY * SampleChunk.WINDOW_MILLIS, firstSeries + i, i);
+        }
+        return chunk;
+    }
+
+    private long stored() throws Exception {
+        try (Connection c = TestDatabase.connect(url); Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT count(*) FROM " + schema + ".samples")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}
