@@ -5,6 +5,7 @@
 #   bench/run.sh                      # 100k series, 20 senders, 2000 samples/request
 #   SERIES=1000000 ROUNDS=3 bench/run.sh
 #   BENCH_JFR=1 bench/run.sh          # also record a JFR profile of prom2pg
+#   BENCH_POSTGRES=system bench/run.sh  # Debian's PostgreSQL server instead of the embedded one
 #
 # Settings (environment): SERIES, SENDERS, BATCH, WARMUP_ROUNDS, ROUNDS, PACED_RATE, PACED_ROUNDS,
 # PROM2PG_JAVA_OPTS (JVM options for prom2pg), and any PROM2PG_* setting of prom2pg itself.
@@ -25,6 +26,21 @@ mvn -q -B -DskipTests package test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test >/dev/null
 CP="target/test-classes:target/classes:$(cat target/bench.classpath)"
 
+# PostgreSQL: the embedded server (prom2pg starts it, data in $OUT/data), or with
+# BENCH_POSTGRES=system Debian's server (installed when missing) in $OUT/pg, with the same
+# durability settings; both on port 25433 of this host
+JDBC=jdbc:postgresql://127.0.0.1:25433/postgres
+if [ "${BENCH_POSTGRES:-embedded}" = system ]; then
+  # shellcheck source=e2e/postgres-server.sh
+  . e2e/postgres-server.sh
+  postgres_server_install
+  postgres_server_init "$PWD/$OUT/pg"
+  postgres_server_start "$PWD/$OUT/pg" 25433 -c full_page_writes=on -c wal_compression=on
+  export PROM2PG_DB_URL=$JDBC PROM2PG_DB_USER=postgres
+  echo "PostgreSQL: $("$PGBIN/postgres" --version), data in $OUT/pg"
+fi
+stop_postgres() { [ -n "${PGBIN:-}" ] && postgres_server_stop "$PWD/$OUT/pg"; }
+
 # prom2pg runs as users run it: bin/prom2pg, with its bounded JVM defaults unless
 # PROM2PG_JAVA_OPTS says otherwise
 if [ -n "${BENCH_JFR:-}" ]; then
@@ -34,16 +50,16 @@ PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29201 PROM2PG_MANAGEMENT_PORT=2987
 PROM2PG_EMBEDDED_PORT=25433 PROM2PG_EMBEDDED_DATA_DIR="$OUT/data" \
   bin/prom2pg >"$OUT/prom2pg.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true; stop_postgres' EXIT
 
 T0=$(date +%s.%N)
 until curl -sf -o /dev/null http://127.0.0.1:29876/observe/health/ready; do
   kill -0 $PID 2>/dev/null || { tail -30 "$OUT/prom2pg.log"; exit 1; }
   sleep 0.1
 done
-echo "prom2pg ready in $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s (fresh embedded database; pid $PID)"
+echo "prom2pg ready in $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s (fresh database; pid $PID)"
 
-java -cp "$CP" io.prom2pg.bench.Bench --pid "$PID" --series "$SERIES" --senders "$SENDERS" --batch "$BATCH" \
+java -cp "$CP" io.prom2pg.bench.Bench --pid "$PID" --jdbc "$JDBC" --series "$SERIES" --senders "$SENDERS" --batch "$BATCH" \
   --warmup-rounds "$WARMUP_ROUNDS" --rounds "$ROUNDS" --paced-rate "$PACED_RATE" --paced-rounds "$PACED_ROUNDS" \
   --out "$OUT"
 

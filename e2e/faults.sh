@@ -23,21 +23,16 @@ log() { echo "faults: $*"; }
 
 cleanup() {
   for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; done
-  [ -n "${PGBIN:-}" ] && as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
+  [ -n "${PGBIN:-}" ] && postgres_server_stop "$WORK/pg" immediate
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=e2e/postgres-server.sh
+. e2e/postgres-server.sh
 
 # --- tools: Debian's PostgreSQL server, the jar and the sender's classpath
-if ! ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  log "installing postgresql"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends postgresql >/dev/null
-fi
-PGBIN=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+postgres_server_install
 mvn -q -B -DskipTests package test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/faults.classpath -Dmdep.includeScope=test >"$WORK/build.log" 2>&1 ||
   { cat "$WORK/build.log"; exit 1; }
@@ -45,13 +40,9 @@ CP="target/test-classes:target/classes:$(cat target/faults.classpath)"
 sender() { java -cp "$CP" io.prom2pg.faults.AckedSender "$@"; }
 
 # --- PostgreSQL
-mkdir -p "$WORK/pg" && [ "$(id -u)" != 0 ] || chown postgres "$WORK/pg"
-as_postgres "$PGBIN/initdb" -D "$WORK/pg" -A trust -U postgres >"$WORK/initdb.log"
-pg_start() {
-  as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/server.log" -w \
-    -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
-}
-pg_crash() { as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null; }
+postgres_server_init "$WORK/pg"
+pg_start() { postgres_server_start "$WORK/pg" $PGPORT; }
+pg_crash() { postgres_server_stop "$WORK/pg" immediate; }
 psql_() { "$PGBIN/psql" -h 127.0.0.1 -p $PGPORT -U postgres -d postgres -At "$@"; }
 
 # --- prom2pg instances: start_instance NAME HTTP_PORT MANAGEMENT_PORT

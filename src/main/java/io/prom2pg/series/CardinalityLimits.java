@@ -13,10 +13,11 @@ import io.prom2pg.store.SeriesStore.NewSeries;
  * Refuses requests that would create too many series: more new series than
  * {@code maxNewSeriesPerRequest} in one request, or more than {@code maxSeriesPerMetric} series
  * of one metric. Series counts per metric are read from PostgreSQL the first time a metric gets
- * a new series, then kept up to date in memory (with several instances they are approximate).
- * 0 turns a limit off.
+ * a new series, then kept up to date in memory as series are created. Requests creating series
+ * at the same moment, or several instances, may pass a limit by up to one request's new series
+ * each. 0 turns a limit off.
  */
-public class CardinalityLimits {
+public class CardinalityLimits implements SeriesStore.Limits {
 
     private SeriesStore store;
     private int maxNewSeriesPerRequest;
@@ -36,6 +37,7 @@ public class CardinalityLimits {
     }
 
     /** Checks the series a request is about to create; throws {@link CardinalityLimitException} to refuse them. */
+    @Override
     public void check(List<NewSeries> created) {
         if (maxNewSeriesPerRequest > 0 && created.size() > maxNewSeriesPerRequest) {
             throw new CardinalityLimitException("request would create " + created.size()
@@ -55,7 +57,17 @@ public class CardinalityLimits {
                         + e.getValue() + " more would pass prom2pg.limits.series-per-metric (" + maxSeriesPerMetric + ")");
             }
         }
-        perMetric.forEach((metric, n) -> counter(metric).addAndGet(n));
+    }
+
+    /** Counts series that were created. */
+    @Override
+    public void created(List<NewSeries> created) {
+        if (maxSeriesPerMetric <= 0) {
+            return;
+        }
+        for (NewSeries s : created) {
+            counter(s.metricName()).incrementAndGet();
+        }
     }
 
     private AtomicLong counter(String metric) {

@@ -15,7 +15,9 @@ import io.prom2pg.store.SampleChunk;
 import io.prom2pg.store.SeriesStore;
 import io.prom2pg.store.SeriesStore.NewSeries;
 import io.prom2pg.store.WriteBatch;
+import it.unimi.dsi.fastutil.ints.IntArrayList;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
+import it.unimi.dsi.fastutil.longs.LongArrayList;
 import it.unimi.dsi.fastutil.longs.Long2ObjectLinkedOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2ObjectMap;
 
@@ -149,24 +151,46 @@ public class SeriesResolver {
     private long[] ids(DecodedWrite write) {
         int n = write.seriesCount();
         long[] ids = new long[n];
-        List<NewSeries> misses = new ArrayList<>();
-        List<Long> missHashes = new ArrayList<>();
-        Long2IntOpenHashMap missIndex = null;
-        int[] missOf = null;
+        IntArrayList missed = null;
         int hits = 0;
         for (int i = 0; i < n; i++) {
-            long hash = write.labelHash(i);
-            long id = cache.get(hash);
+            long id = cache.get(write.labelHash(i));
             if (id != SeriesCache.MISSING) {
                 ids[i] = id; // a database id, or FILTERED
                 hits++;
-                continue;
+            } else {
+                if (missed == null) {
+                    missed = new IntArrayList();
+                }
+                missed.add(i);
             }
-            if (missIndex == null) {
-                missIndex = new Long2IntOpenHashMap();
-                missIndex.defaultReturnValue(-1);
-                missOf = new int[n];
-                java.util.Arrays.fill(missOf, -1);
+        }
+        if (missed != null) {
+            IntArrayList misses = missed;
+            // the misses become strings only once this request may create series
+            store.creating(() -> resolveMisses(write, misses, ids));
+        }
+        if (metrics != null) {
+            metrics.seriesCache(hits, n - hits);
+        }
+        return ids;
+    }
+
+    /** Checks, builds and resolves the series missing from the cache; sets their ids. */
+    private Void resolveMisses(DecodedWrite write, IntArrayList missed, long[] ids) {
+        List<NewSeries> misses = new ArrayList<>();
+        LongArrayList missHashes = new LongArrayList();
+        Long2IntOpenHashMap missIndex = new Long2IntOpenHashMap();
+        missIndex.defaultReturnValue(-1);
+        int[] missOf = new int[missed.size()];
+        for (int j = 0; j < missed.size(); j++) {
+            int i = missed.getInt(j);
+            long hash = write.labelHash(i);
+            missOf[j] = -1;
+            long id = cache.get(hash); // another request may have created it meanwhile
+            if (id != SeriesCache.MISSING) {
+                ids[i] = id;
+                continue;
             }
             int m = missIndex.get(hash);
             if (m < 0) {
@@ -184,27 +208,25 @@ public class SeriesResolver {
                 missHashes.add(hash);
                 missIndex.put(hash, m);
             }
-            missOf[i] = m;
+            missOf[j] = m;
         }
-        if (!misses.isEmpty()) {
-            long t0 = System.nanoTime();
-            long[] created = store.resolve(misses, limits == null ? list -> { } : limits::check);
-            if (metrics != null) {
-                metrics.seriesCreated(misses.size(), System.nanoTime() - t0);
-            }
-            for (int m = 0; m < created.length; m++) {
-                cache.put(missHashes.get(m), created[m]);
-            }
-            for (int i = 0; i < n; i++) {
-                if (missOf[i] >= 0) {
-                    ids[i] = created[missOf[i]];
-                }
-            }
+        if (misses.isEmpty()) {
+            return null;
         }
+        long t0 = System.nanoTime();
+        long[] created = store.resolve(misses, limits == null ? SeriesStore.Limits.NONE : limits);
         if (metrics != null) {
-            metrics.seriesCache(hits, n - hits);
+            metrics.seriesCreated(misses.size(), System.nanoTime() - t0);
         }
-        return ids;
+        for (int m = 0; m < created.length; m++) {
+            cache.put(missHashes.getLong(m), created[m]);
+        }
+        for (int j = 0; j < missOf.length; j++) {
+            if (missOf[j] >= 0) {
+                ids[missed.getInt(j)] = created[missOf[j]];
+            }
+        }
+        return null;
     }
 
     private List<SampleChunk> chunks(DecodedWrite write, long[] ids) {

@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import javax.sql.DataSource;
@@ -55,6 +56,7 @@ public class SampleCopyWriter {
 
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final AtomicLong statements = new AtomicLong();
+    private final AtomicInteger writing = new AtomicInteger();
     private DataSource dataSource;
     private String schema = "prom2pg";
     private volatile Boolean partitioned;
@@ -95,6 +97,11 @@ public class SampleCopyWriter {
     /** Chunks waiting for a writer. */
     public int queued() {
         return queue.size();
+    }
+
+    /** Chunks being written. */
+    public int writing() {
+        return writing.get();
     }
 
     /** Writes the chunk, together with other requests' chunks of its window, and returns its number of rows. */
@@ -153,10 +160,13 @@ public class SampleCopyWriter {
                 return;
             }
             List<Pending> group = group(first);
+            writing.addAndGet(group.size());
             try {
                 writeGroup(group);
             } catch (RuntimeException | Error e) {
                 group.forEach(p -> p.done().completeExceptionally(e));
+            } finally {
+                writing.addAndGet(-group.size());
             }
         }
     }

@@ -3,7 +3,6 @@ package io.prom2pg.store;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -11,10 +10,11 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
-import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
@@ -25,6 +25,11 @@ import com.fasterxml.jackson.core.JsonGenerator;
  * Finds series rows by key and creates the missing ones, in bulk. Safe with several prom2pg
  * instances on one database: rows are inserted in key order with {@code ON CONFLICT DO NOTHING},
  * and keys another writer created meanwhile are read back by another statement.
+ *
+ * <p>Whether to look the series up before inserting them is decided from the last call: after a
+ * restart most series missing from the cache exist, and one lookup is cheaper than an insert
+ * that meets them all; on a first pass most are new, and the insert alone is cheaper than a
+ * lookup and an insert (BENCHMARKS.md).
  */
 public class SeriesStore {
 
@@ -32,11 +37,34 @@ public class SeriesStore {
     public record NewSeries(byte[] key, String metricName, String[] names, String[] values) {
     }
 
+    /**
+     * The cardinality limits, as series creation consults them: {@link #check} refuses (throws)
+     * series that would pass a limit and has no side effects; {@link #created} counts the series
+     * that were created.
+     */
+    public interface Limits {
+        Limits NONE = new Limits() {
+            @Override
+            public void check(List<NewSeries> series) {
+            }
+
+            @Override
+            public void created(List<NewSeries> series) {
+            }
+        };
+
+        void check(List<NewSeries> series);
+
+        void created(List<NewSeries> series);
+    }
+
     private static final JsonFactory JSON = new JsonFactory();
 
     private DataSource dataSource;
     private String schema = "prom2pg";
     private Semaphore creators = new Semaphore(2);
+    /** True when most series of the last call existed already. */
+    private volatile boolean lookUpFirst = true;
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -47,48 +75,71 @@ public class SeriesStore {
     }
 
     /**
-     * How many requests may create series at once. New series all insert into the same index
-     * pages (the id sequence, the metric name), so more concurrent creators mostly wait on each
-     * other's page locks; a few, each with a whole request's misses, go faster.
+     * How many requests may create series at once. New series insert into the same index pages
+     * (the metric name), so more concurrent creators mostly wait on each other's page locks; a
+     * few, each with a whole request's misses, go faster.
      */
     public void setConcurrency(int concurrency) {
         this.creators = new Semaphore(Math.max(1, concurrency));
     }
 
     /**
-     * Returns the database id of every given series, in the order given, creating the ones the
-     * database does not have yet. {@code beforeCreating} sees those new series first and may
-     * refuse them by throwing; then nothing is written.
+     * Runs {@code work}, which builds a request's new series and {@link #resolve resolves} them,
+     * holding one of the {@link #setConcurrency} permits. Requests waiting for a permit have not
+     * yet turned their new series into strings, so they hold little memory while they wait.
      */
-    public long[] resolve(List<NewSeries> series, Consumer<List<NewSeries>> beforeCreating) {
+    public <T> T creating(Supplier<T> work) {
+        try {
+            creators.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageUnavailableException("interrupted while waiting to create series");
+        }
+        try {
+            return work.get();
+        } finally {
+            creators.release();
+        }
+    }
+
+    /**
+     * Returns the database id of every given series, in the order given, creating the ones the
+     * database does not have yet. {@code limits} may refuse new series by throwing; then nothing
+     * of them is written.
+     */
+    public long[] resolve(List<NewSeries> series, Limits limits) {
         if (series.isEmpty()) {
             return new long[0];
         }
-        Map<Key, Long> ids = new HashMap<>(series.size() * 2);
-        List<NewSeries> created = new ArrayList<>();
-        try (Connection c = dataSource.getConnection()) {
-            List<byte[]> keys = new ArrayList<>(series.size());
-            for (NewSeries s : series) {
-                keys.add(s.key());
-            }
-            select(c, keys, ids);
-        } catch (SQLException e) {
-            throw new StorageUnavailableException("looking up series failed: " + Sql.oneLine(e), e);
-        }
+        Map<Key, NewSeries> distinct = new LinkedHashMap<>(series.size() * 2);
         for (NewSeries s : series) {
-            if (!ids.containsKey(new Key(s.key()))) {
-                created.add(s);
+            distinct.putIfAbsent(new Key(s.key()), s);
+        }
+        List<NewSeries> all = new ArrayList<>(distinct.values());
+        Map<Key, Long> ids = new HashMap<>(all.size() * 2);
+        boolean lookUp = lookUpFirst;
+        if (!lookUp) {
+            try {
+                limits.check(all);
+            } catch (RuntimeException overLimit) {
+                // some of them may exist: count only the new ones
+                lookUp = true;
             }
         }
-        if (!created.isEmpty()) {
-            // no connection is held here: the check may need one of its own
-            beforeCreating.accept(created);
-            try (Connection c = dataSource.getConnection()) {
-                create(c, created, ids);
-            } catch (SQLException e) {
-                throw new StorageUnavailableException("creating series failed: " + Sql.oneLine(e), e);
+        List<NewSeries> toCreate = all;
+        if (lookUp) {
+            lookUp(all, ids);
+            toCreate = missing(all, ids);
+            if (!toCreate.isEmpty()) {
+                limits.check(toCreate);
             }
         }
+        int existedBefore = ids.size();
+        if (!toCreate.isEmpty()) {
+            existedBefore += create(toCreate, ids, limits);
+        }
+        lookUpFirst = existedBefore * 2 > all.size();
+
         long[] result = new long[series.size()];
         for (int i = 0; i < result.length; i++) {
             Long id = ids.get(new Key(series.get(i).key()));
@@ -100,30 +151,95 @@ public class SeriesStore {
         return result;
     }
 
-    /** Inserts the series in key order; ones another writer created meanwhile are read back. */
-    private void create(Connection c, List<NewSeries> series, Map<Key, Long> ids) throws SQLException {
+    /** Creates the series; returns how many of them existed already. */
+    private int create(List<NewSeries> series, Map<Key, Long> ids, Limits limits) {
+        try (Connection c = dataSource.getConnection()) {
+            limits.created(insert(c, series, ids));
+            List<NewSeries> rest = missing(series, ids);
+            // created by another writer meanwhile, or (inserting first) there all along
+            lookUp(c, rest, ids);
+            return rest.size();
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("creating series failed: " + Sql.oneLine(e), e);
+        }
+    }
+
+    /** Inserts the series in key order (so concurrent writers cannot deadlock); returns the ones inserted. */
+    private List<NewSeries> insert(Connection c, List<NewSeries> series, Map<Key, Long> ids) throws SQLException {
         List<NewSeries> sorted = new ArrayList<>(series);
         sorted.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
-        try {
-            creators.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StorageUnavailableException("interrupted while waiting to create series");
-        }
-        try {
-            insert(c, sorted, ids);
-            List<byte[]> missing = new ArrayList<>();
-            for (NewSeries s : sorted) {
-                if (!ids.containsKey(new Key(s.key()))) {
-                    missing.add(s.key());
+        String sql = "INSERT INTO " + schema + ".series (labels_key, metric_name, labels)"
+                + " SELECT k, m, CAST(l AS jsonb) FROM unnest(?::bytea[], ?::text[], ?::text[]) AS u(k, m, l)"
+                + " ON CONFLICT (labels_key) DO NOTHING RETURNING id, labels_key";
+        Map<Key, NewSeries> byKey = new HashMap<>(sorted.size() * 2);
+        sorted.forEach(s -> byKey.put(new Key(s.key()), s));
+        List<NewSeries> created = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            setSeriesArrays(c, ps, 1, sorted);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Key key = new Key(rs.getBytes(2));
+                    ids.put(key, rs.getLong(1));
+                    created.add(byKey.get(key));
                 }
             }
-            if (!missing.isEmpty()) {
-                select(c, missing, ids);
-            }
-        } finally {
-            creators.release();
         }
+        return created;
+    }
+
+    /** Sets the key, metric name and labels (JSON) arrays from parameter {@code first} on. */
+    private static void setSeriesArrays(Connection c, PreparedStatement ps, int first, List<NewSeries> series) throws SQLException {
+        int n = series.size();
+        byte[][] keys = new byte[n][];
+        String[] metrics = new String[n];
+        String[] labels = new String[n];
+        for (int i = 0; i < n; i++) {
+            NewSeries s = series.get(i);
+            keys[i] = s.key();
+            metrics[i] = s.metricName();
+            labels[i] = json(s.names(), s.values());
+        }
+        ps.setArray(first, c.createArrayOf("bytea", keys));
+        ps.setArray(first + 1, c.createArrayOf("text", metrics));
+        ps.setArray(first + 2, c.createArrayOf("text", labels));
+    }
+
+    private void lookUp(List<NewSeries> series, Map<Key, Long> ids) {
+        try (Connection c = dataSource.getConnection()) {
+            lookUp(c, series, ids);
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("looking up series failed: " + Sql.oneLine(e), e);
+        }
+    }
+
+    /** Finds the existing rows of the series, by key. */
+    private void lookUp(Connection c, List<NewSeries> series, Map<Key, Long> ids) throws SQLException {
+        if (series.isEmpty()) {
+            return;
+        }
+        byte[][] keys = new byte[series.size()][];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = series.get(i).key();
+        }
+        String sql = "SELECT id, labels_key FROM " + schema + ".series WHERE labels_key = ANY (?::bytea[])";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, c.createArrayOf("bytea", keys));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ids.put(new Key(rs.getBytes(2)), rs.getLong(1));
+                }
+            }
+        }
+    }
+
+    private static List<NewSeries> missing(List<NewSeries> series, Map<Key, Long> ids) {
+        List<NewSeries> missing = new ArrayList<>();
+        for (NewSeries s : series) {
+            if (!ids.containsKey(new Key(s.key()))) {
+                missing.add(s);
+            }
+        }
+        return missing;
     }
 
     /** How many series a metric has. */
@@ -140,29 +256,6 @@ public class SeriesStore {
         }
     }
 
-    private void insert(Connection c, List<NewSeries> sorted, Map<Key, Long> ids) throws SQLException {
-        int n = sorted.size();
-        byte[][] keys = new byte[n][];
-        String[] metrics = new String[n];
-        String[] labels = new String[n];
-        for (int i = 0; i < n; i++) {
-            NewSeries s = sorted.get(i);
-            keys[i] = s.key();
-            metrics[i] = s.metricName();
-            labels[i] = json(s.names(), s.values());
-        }
-        // rows go in key order, so that concurrent writers of overlapping series cannot deadlock
-        String sql = "INSERT INTO " + schema + ".series (labels_key, metric_name, labels)"
-                + " SELECT k, m, CAST(l AS jsonb) FROM unnest(?::bytea[], ?::text[], ?::text[]) AS u(k, m, l)"
-                + " ON CONFLICT (labels_key) DO NOTHING RETURNING id, labels_key";
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setArray(1, c.createArrayOf("bytea", keys));
-            ps.setArray(2, c.createArrayOf("text", metrics));
-            ps.setArray(3, c.createArrayOf("text", labels));
-            readIds(ps, ids);
-        }
-    }
-
     /** The labels as a JSON object, written by Jackson (escaping included). */
     public static String json(String[] names, String[] values) {
         StringWriter out = new StringWriter(32 * (names.length + 1));
@@ -176,23 +269,6 @@ public class SeriesStore {
             throw new UncheckedIOException(e);
         }
         return out.toString();
-    }
-
-    private void select(Connection c, List<byte[]> keys, Map<Key, Long> ids) throws SQLException {
-        String sql = "SELECT id, labels_key FROM " + schema + ".series WHERE labels_key = ANY (?::bytea[])";
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            Array array = c.createArrayOf("bytea", keys.toArray(new byte[0][]));
-            ps.setArray(1, array);
-            readIds(ps, ids);
-        }
-    }
-
-    private static void readIds(PreparedStatement ps, Map<Key, Long> ids) throws SQLException {
-        try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                ids.put(new Key(rs.getBytes(2)), rs.getLong(1));
-            }
-        }
     }
 
     /** byte[] with value equality, for map keys. */
