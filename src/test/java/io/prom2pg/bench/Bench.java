@@ -51,6 +51,7 @@ public final class Bench {
         long start = (System.currentTimeMillis() / interval - totalRounds - 1) * interval;
         BenchSeries series = new BenchSeries(seriesCount, Integer.parseInt(opt.getOrDefault("series-set", "0")));
         LoadGenerator load = new LoadGenerator(write, series, senders, batch, start, interval);
+        load.setProm2pgPid(pid);
         List<String> report = new ArrayList<>();
         report.add(String.format("load: %,d series x 8 labels, %,d samples per request, %d senders; "
                 + "%d first-pass round(s), %d steady rounds%s", seriesCount, batch, senders, warmupRounds, rounds,

@@ -27,7 +27,8 @@ public final class LoadGenerator {
 
     /** What one phase (a number of rounds) measured. */
     public record Result(String phase, long samplesAcknowledged, long requests, long retries, double seconds,
-                         double p50Millis, double p99Millis, double maxMillis, Map<Integer, Long> statusCodes) {
+                         double p50Millis, double p99Millis, double maxMillis, Map<Integer, Long> statusCodes,
+                         CpuUsage cpu) {
         double samplesPerSecond() {
             return samplesAcknowledged / seconds;
         }
@@ -36,7 +37,8 @@ public final class LoadGenerator {
             return String.format("%-10s %,11d samples in %7.2f s = %,9.0f samples/s; requests %,d, retries %,d;"
                     + " latency p50 %.0f ms, p99 %.0f ms, max %.0f ms; status %s",
                     phase, samplesAcknowledged, seconds, samplesPerSecond(), requests, retries,
-                    p50Millis, p99Millis, maxMillis, statusCodes);
+                    p50Millis, p99Millis, maxMillis, statusCodes)
+                    + "\n           " + cpu.line(seconds);
         }
     }
 
@@ -46,6 +48,12 @@ public final class LoadGenerator {
     private final int batch;
     private final long startMillis;
     private final long intervalMillis;
+    private long prom2pgPid;
+
+    /** The process whose CPU time each phase reports as prom2pg's. */
+    public void setProm2pgPid(long pid) {
+        this.prom2pgPid = pid;
+    }
 
     public LoadGenerator(URI uri, BenchSeries series, int senders, int batch, long startMillis, long intervalMillis) {
         this.uri = uri;
@@ -79,6 +87,7 @@ public final class LoadGenerator {
         LongAdder retries = new LongAdder();
         Map<Integer, LongAdder> codes = new ConcurrentHashMap<>();
         AtomicLong reserved = new AtomicLong();
+        CpuUsage cpuAtStart = CpuUsage.now(prom2pgPid);
         long start = System.nanoTime();
         List<Thread> threads = new ArrayList<>();
         List<Throwable> failures = new ArrayList<>();
@@ -117,6 +126,7 @@ public final class LoadGenerator {
             t.join();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        CpuUsage cpu = CpuUsage.now(prom2pgPid).since(cpuAtStart);
         if (!failures.isEmpty()) {
             throw new IllegalStateException("a sender failed", failures.get(0));
         }
@@ -124,7 +134,7 @@ public final class LoadGenerator {
         codes.forEach((code, n) -> statusCodes.put(code, n.sum()));
         return new Result(phase, acknowledged.sum(), requests.sum(), retries.sum(), seconds,
                 latency.getValueAtPercentile(50) / 1e6, latency.getValueAtPercentile(99) / 1e6,
-                latency.getMaxValue() / 1e6, statusCodes);
+                latency.getMaxValue() / 1e6, statusCodes, cpu);
     }
 
     private void send(HttpClient http, byte[] body, Histogram latency, Map<Integer, LongAdder> codes, LongAdder retries)
