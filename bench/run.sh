@@ -6,6 +6,8 @@
 #   SERIES=1000000 ROUNDS=3 bench/run.sh
 #   BENCH_JFR=1 bench/run.sh          # also record a JFR profile of prom2pg
 #   BENCH_POSTGRES=system bench/run.sh  # Debian's PostgreSQL server instead of the embedded one
+#   COPY_VARIANTS=8x2000,2x20000 bench/run.sh   # also the same rows in COPYs of 2000 rows from 8
+#                                               # sessions, and of 20000 from 2
 #
 # Settings (environment): SERIES, SENDERS, BATCH, WARMUP_ROUNDS, ROUNDS, PACED_RATE, PACED_ROUNDS,
 # PROM2PG_JAVA_OPTS (JVM options for prom2pg), and any PROM2PG_* setting of prom2pg itself.
@@ -61,7 +63,7 @@ echo "prom2pg ready in $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s (
 
 java -cp "$CP" io.prom2pg.bench.Bench --pid "$PID" --jdbc "$JDBC" --series "$SERIES" --senders "$SENDERS" --batch "$BATCH" \
   --warmup-rounds "$WARMUP_ROUNDS" --rounds "$ROUNDS" --paced-rate "$PACED_RATE" --paced-rounds "$PACED_ROUNDS" \
-  --out "$OUT"
+  --copy-variants "${COPY_VARIANTS:-}" --out "$OUT"
 
 # start-up on the existing database: stop prom2pg and start it again on the same data
 kill "$PID"; wait "$PID" 2>/dev/null || true

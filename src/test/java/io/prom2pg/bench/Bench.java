@@ -95,6 +95,15 @@ public final class Bench {
         report.add(String.format("COPY of the same %,d rows into the same table shape: %.2f s = %,.0f rows/s",
                 copy.rows(), copy.seconds(), copy.rowsPerSecond()));
         report.add(String.format("ratio steady / COPY: %.2f", steady.samplesPerSecond() / copy.rowsPerSecond()));
+        // optional: the same rows in smaller COPYs from several sessions, e.g. "8x2000,2x20000"
+        for (String variant : opt.getOrDefault("copy-variants", "").split(",")) {
+            if (variant.isBlank()) {
+                continue;
+            }
+            String[] v = variant.trim().split("x");
+            CopyBaseline.Result r = CopyBaseline.run(jdbc, "postgres", schema, Integer.parseInt(v[0]), Integer.parseInt(v[1]));
+            report.add(String.format("COPY in %s sessions x %s rows: %.2f s = %,.0f rows/s", v[0], v[1], r.seconds(), r.rowsPerSecond()));
+        }
 
         String summary = String.join("\n", report) + "\n";
         Files.writeString(out.resolve("summary.txt"), summary);
