@@ -2,11 +2,12 @@ package io.prom2pg.decode;
 
 import java.io.IOException;
 
+import com.dynatrace.hash4j.hashing.Hasher64;
+import com.dynatrace.hash4j.hashing.Hashing;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
-import org.apache.commons.codec.digest.MurmurHash3;
 
 /**
  * Reads a remote write 1.0 {@code WriteRequest} with protobuf-java's {@link CodedInputStream}
@@ -16,6 +17,9 @@ import org.apache.commons.codec.digest.MurmurHash3;
  * fields it does not know are skipped, as protobuf does.
  */
 public class RemoteWriteDataFormat extends RequestDataFormat {
+
+    /** The series cache key: a 64-bit XXH3 of the label bytes as they are on the wire. */
+    private static final Hasher64 WIRE_HASH = Hashing.xxh3_64(0);
 
     @Override
     public String getDataFormatName() {
@@ -137,7 +141,7 @@ public class RemoteWriteDataFormat extends RequestDataFormat {
             offset = 0;
             length = size;
         }
-        long hash = MurmurHash3.hash128x64(labels, offset, length, 0)[0];
+        long hash = WIRE_HASH.hashBytesToLong(labels, offset, length);
         int series = write.addSeries(hash, labels, offset, length);
         write.setSeries(firstSample, series);
         write.assignSeries(firstHistogram, firstExemplar, write.startCount(), series);

@@ -3,11 +3,12 @@ package io.prom2pg.decode;
 import java.io.IOException;
 import java.util.Arrays;
 
+import com.dynatrace.hash4j.hashing.Hasher64;
+import com.dynatrace.hash4j.hashing.Hashing;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
-import org.apache.commons.codec.digest.MurmurHash3;
 
 /**
  * Reads a remote write 2.0 {@code io.prometheus.write.v2.Request} into the same
@@ -19,6 +20,9 @@ import org.apache.commons.codec.digest.MurmurHash3;
  * Field numbers are those of {@code remote_write_v2.proto}.
  */
 public class RemoteWriteV2DataFormat extends RequestDataFormat {
+
+    /** The series cache key: a 64-bit XXH3 of the bytes of the symbols a series' labels reference. */
+    private static final Hasher64 WIRE_HASH = Hashing.xxh3_64(2);
 
     private static final byte SEPARATOR = (byte) 0xff;
     private static final byte[] NAME = "__name__".getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -211,7 +215,7 @@ public class RemoteWriteV2DataFormat extends RequestDataFormat {
             at += lengths[ref];
             scratch[at++] = SEPARATOR;
         }
-        long hash = MurmurHash3.hash128x64(scratch, 0, at, 2)[0];
+        long hash = WIRE_HASH.hashBytesToLong(scratch, 0, at);
         int series = write.addSeries(hash, null, firstRef, count);
         write.setSeries(firstSample, series);
         write.assignSeries(firstHistogram, firstExemplar, firstStart, series);
