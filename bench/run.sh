@@ -29,19 +29,23 @@ mvn -q -B -DskipTests package test-compile dependency:build-classpath \
 CP="target/test-classes:target/classes:$(cat target/bench.classpath)"
 
 # PostgreSQL: the embedded server (prom2pg starts it, data in $OUT/data), or with
-# BENCH_POSTGRES=system Debian's server (installed when missing) in $OUT/pg, with the same
+# BENCH_POSTGRES=system Debian's server (installed when missing) in a folder under /tmp, with the same
 # durability settings; both on port 25433 of this host
 JDBC=jdbc:postgresql://127.0.0.1:25433/postgres
 if [ "${BENCH_POSTGRES:-embedded}" = system ]; then
   # shellcheck source=e2e/postgres-server.sh
   . e2e/postgres-server.sh
   postgres_server_install
-  postgres_server_init "$PWD/$OUT/pg"
-  postgres_server_start "$PWD/$OUT/pg" 25433 -c full_page_writes=on -c wal_compression=on
+  # under /tmp, which the postgres user can reach whoever owns this checkout; removed at the end
+  PGDIR=$(mktemp -d /tmp/prom2pg-bench-pg.XXXXXX)
+  postgres_server_init "$PGDIR/pg"
+  postgres_server_start "$PGDIR/pg" 25433 -c full_page_writes=on -c wal_compression=on
   export PROM2PG_DB_URL=$JDBC PROM2PG_DB_USER=postgres
-  echo "PostgreSQL: $("$PGBIN/postgres" --version), data in $OUT/pg"
+  echo "PostgreSQL: $("$PGBIN/postgres" --version), data in $PGDIR/pg"
 fi
-stop_postgres() { [ -n "${PGBIN:-}" ] && postgres_server_stop "$PWD/$OUT/pg"; }
+stop_postgres() {
+  if [ -n "${PGDIR:-}" ]; then postgres_server_stop "$PGDIR/pg"; rm -rf "$PGDIR"; fi
+}
 
 # prom2pg runs as users run it: bin/prom2pg, with its bounded JVM defaults unless
 # PROM2PG_JAVA_OPTS says otherwise
