@@ -179,8 +179,9 @@ public class SampleCopyWriter {
         int samples = first.chunk().getSize();
         for (Iterator<Pending> it = queue.iterator(); it.hasNext() && samples < maxSamples; ) {
             Pending p = it.next();
-            if (p.chunk().getWindow() == window && samples + p.chunk().getSize() <= maxSamples) {
-                it.remove();
+            // remove(p), not the iterator's remove: it says whether this writer, and not
+            // another one scanning the queue at the same time, took the chunk
+            if (p.chunk().getWindow() == window && samples + p.chunk().getSize() <= maxSamples && queue.remove(p)) {
                 group.add(p);
                 samples += p.chunk().getSize();
             }
