@@ -62,7 +62,8 @@ public class SampleCopyWriter {
     private volatile Boolean partitioned;
     private int writers = 2;
     private int maxSamples = 20_000;
-    private long waitMillis = 60_000;
+    /** Prometheus gives up on a request after 30 s (remote_timeout) and sends it again. */
+    private long waitMillis = 30_000;
     private final List<Thread> threads = new ArrayList<>();
     private boolean stopped;
 
@@ -109,18 +110,37 @@ public class SampleCopyWriter {
         startWriters();
         Pending pending = new Pending(chunk, new CompletableFuture<>());
         queue.add(pending);
+        if (stopped && queue.remove(pending)) {
+            throw new StorageUnavailableException("prom2pg is shutting down");
+        }
         try {
             return pending.done().get(waitMillis, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
+            // an exception of this request's own, with the writer's as its cause
+            if (e.getCause() instanceof DuplicateSamplesException d) {
+                throw new DuplicateSamplesException(d.getMessage());
+            }
+            if (e.getCause() instanceof StorageUnavailableException u) {
+                throw new StorageUnavailableException(u.getMessage(), u);
+            }
             if (e.getCause() instanceof RuntimeException r) {
                 throw r;
             }
             throw new StorageUnavailableException("copying samples failed: " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
+            giveUp(pending);
             throw new StorageUnavailableException("copying samples did not finish within " + waitMillis + " ms");
         } catch (InterruptedException e) {
+            giveUp(pending);
             Thread.currentThread().interrupt();
             throw new StorageUnavailableException("interrupted while copying samples");
+        }
+    }
+
+    /** A chunk whose request stopped waiting is not written later, if no writer has it yet. */
+    private void giveUp(Pending pending) {
+        if (queue.remove(pending)) {
+            pending.done().cancel(false);
         }
     }
 
@@ -140,10 +160,22 @@ public class SampleCopyWriter {
         }
     }
 
-    /** Stops the writer threads; chunks still queued are failed (they were not acknowledged). */
+    /**
+     * Stops the writer threads after their current COPY (waiting up to 10 s for it, so that it
+     * ends before the connection pool closes); chunks still queued are failed (they were not
+     * acknowledged).
+     */
     public synchronized void stop() {
         stopped = true;
         threads.forEach(Thread::interrupt);
+        for (Thread t : threads) {
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         threads.clear();
         StorageUnavailableException down = new StorageUnavailableException("prom2pg is shutting down");
         for (Pending p; (p = queue.poll()) != null; ) {
@@ -200,10 +232,13 @@ public class SampleCopyWriter {
                 return;
             }
         } catch (StorageUnavailableException e) {
-            group.forEach(p -> p.done().completeExceptionally(e));
-            return;
+            if (group.size() == 1 || !causedByData(e)) {
+                group.forEach(p -> p.done().completeExceptionally(e));
+                return;
+            }
         }
-        // some chunk of the group has a sample already stored (a retried request): find which
+        // one chunk of the group has a sample already stored (a retried request), or a row the
+        // statement refused: copy each alone, so that only that chunk's request fails
         for (Pending p : group) {
             try {
                 copy(List.of(p));
@@ -212,6 +247,19 @@ public class SampleCopyWriter {
                 p.done().completeExceptionally(e);
             }
         }
+    }
+
+    /**
+     * True when the failed statement may have failed for one chunk's rows (a constraint, a
+     * deadlock between writers copying the same retried samples), not for the database as a
+     * whole: not a lost connection (class 08), a lock or statement timeout, or a shutdown.
+     */
+    private static boolean causedByData(StorageUnavailableException e) {
+        String state = e.getCause() instanceof SQLException sql ? sql.getSQLState() : null;
+        if (state == null) {
+            return false;
+        }
+        return !(state.startsWith("08") || state.startsWith("57") || state.equals("55P03"));
     }
 
     /** One COPY of the chunks (all of one window), committed as one transaction. */

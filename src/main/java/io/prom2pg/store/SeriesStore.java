@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 import javax.sql.DataSource;
@@ -75,22 +76,26 @@ public class SeriesStore {
     }
 
     /**
-     * How many requests may create series at once. New series insert into the same index pages
-     * (the metric name), so more concurrent creators mostly wait on each other's page locks; a
-     * few, each with a whole request's misses, go faster.
+     * How many requests may resolve series missing from the cache at once. New series insert into
+     * the same index pages (the metric name), so more concurrent creators mostly wait on each
+     * other's page locks; a few, each with a whole request's misses, go faster.
      */
     public void setConcurrency(int concurrency) {
         this.creators = new Semaphore(Math.max(1, concurrency));
     }
 
     /**
-     * Runs {@code work}, which builds a request's new series and {@link #resolve resolves} them,
-     * holding one of the {@link #setConcurrency} permits. Requests waiting for a permit have not
-     * yet turned their new series into strings, so they hold little memory while they wait.
+     * Runs {@code work}, which builds a request's series missing from the cache and
+     * {@link #resolve resolves} them (looks them up, creates the new ones), holding one of the
+     * {@link #setConcurrency} permits. Requests waiting for a permit have not yet turned their
+     * series into strings, so they hold little memory while they wait.
      */
     public <T> T creating(Supplier<T> work) {
         try {
-            creators.acquire();
+            // Prometheus gives up on a request after 30 s (remote_timeout) and sends it again
+            if (!creators.tryAcquire(30, TimeUnit.SECONDS)) {
+                throw new StorageUnavailableException("no series creation permit within 30 s: the database is slow to create series");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StorageUnavailableException("interrupted while waiting to create series");
@@ -154,6 +159,7 @@ public class SeriesStore {
     /** Creates the series; returns how many of them existed already. */
     private int create(List<NewSeries> series, Map<Key, Long> ids, Limits limits) {
         try (Connection c = dataSource.getConnection()) {
+            // check() has read the counts of these series' metrics already: created() needs no connection
             limits.created(insert(c, series, ids));
             List<NewSeries> rest = missing(series, ids);
             // created by another writer meanwhile, or (inserting first) there all along

@@ -142,6 +142,53 @@ class SampleCopyWriterTest {
     }
 
     @Test
+    void should_fail_only_the_chunk_whose_rows_the_partition_refuses() throws Exception {
+        List<CompletableFuture<Integer>> answers = new ArrayList<>();
+        CompletableFuture<Integer> refused;
+        SampleChunk outside = new SampleChunk(DAY, 1);
+        outside.add((DAY + 1) * SampleChunk.WINDOW_MILLIS, 7, 1.0); // a time of the next day
+        try (Connection lock = lockPartition()) {
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(50_000, 10)), senders));
+            awaitStatements(1); // blocked
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(100, 10)), senders));
+            refused = CompletableFuture.supplyAsync(() -> writer.write(outside), senders);
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(200, 10)), senders));
+            awaitQueued(3);
+            lock.rollback();
+        }
+        for (CompletableFuture<Integer> a : answers) {
+            assertEquals(10, a.get(60, TimeUnit.SECONDS));
+        }
+        ExecutionException e = assertThrows(ExecutionException.class, () -> refused.get(60, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof StorageUnavailableException, "got " + e.getCause());
+        assertEquals(30, stored());
+    }
+
+    @Test
+    void should_not_write_a_chunk_whose_request_stopped_waiting() throws Exception {
+        writer.setWaitMillis(300);
+        CompletableFuture<Integer> first;
+        try (Connection lock = lockPartition()) {
+            first = CompletableFuture.supplyAsync(() -> writer.write(chunk(0, 10)), senders);
+            awaitStatements(1); // the writer is blocked on it
+            StorageUnavailableException e = assertThrows(StorageUnavailableException.class,
+                    () -> writer.write(chunk(100, 10)));
+            assertTrue(e.getMessage().contains("did not finish within 300 ms"), e.getMessage());
+            assertEquals(0, writer.queued(), "the chunk left the queue with its request");
+            lock.rollback();
+        }
+        // the first request timed out too, but its chunk was being written: that one is stored
+        // (its sender retries, and the retry takes the idempotent path)
+        assertThrows(ExecutionException.class, () -> first.get(60, TimeUnit.SECONDS));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (stored() < 10 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(10, stored());
+        assertEquals(1, writer.statements());
+    }
+
+    @Test
     void should_answer_storage_unavailable_when_the_partition_is_missing() {
         SampleChunk elsewhere = new SampleChunk(DAY + 400, 1);
         elsewhere.add((DAY + 400) * SampleChunk.WINDOW_MILLIS, 1, 1.0);
