@@ -177,7 +177,7 @@ public class SeriesResolver {
     }
 
     /** Checks, builds and resolves the series missing from the cache; sets their ids. */
-    private Void resolveMisses(DecodedWrite write, IntArrayList missed, long[] ids) {
+    private void resolveMisses(DecodedWrite write, IntArrayList missed, long[] ids) {
         List<NewSeries> misses = new ArrayList<>();
         LongArrayList missHashes = new LongArrayList();
         Long2IntOpenHashMap missIndex = new Long2IntOpenHashMap();
@@ -211,7 +211,7 @@ public class SeriesResolver {
             missOf[j] = m;
         }
         if (misses.isEmpty()) {
-            return null;
+            return;
         }
         long t0 = System.nanoTime();
         long[] created = store.resolve(misses, limits == null ? SeriesStore.Limits.NONE : limits);
@@ -226,7 +226,6 @@ public class SeriesResolver {
                 ids[missed.getInt(j)] = created[missOf[j]];
             }
         }
-        return null;
     }
 
     private List<SampleChunk> chunks(DecodedWrite write, long[] ids) {

@@ -264,18 +264,11 @@ public class SampleCopyWriter {
 
     /** One COPY of the chunks (all of one window), committed as one transaction. */
     private void copy(List<Pending> group) {
-        int samples = 0;
-        for (Pending p : group) {
-            samples += p.chunk().getSize();
-        }
-        byte[] data = new byte[HEADER.length + samples * ROW_BYTES + TRAILER.length];
-        System.arraycopy(HEADER, 0, data, 0, HEADER.length);
-        int at = HEADER.length;
-        for (Pending p : group) {
-            at = encodeRows(p.chunk(), data, at);
-        }
-        System.arraycopy(TRAILER, 0, data, at, TRAILER.length);
-        SampleChunk first = group.get(0).chunk();
+        List<SampleChunk> chunks = new ArrayList<>(group.size());
+        group.forEach(p -> chunks.add(p.chunk()));
+        byte[] data = encode(chunks);
+        int samples = (data.length - HEADER.length - TRAILER.length) / ROW_BYTES;
+        SampleChunk first = chunks.get(0);
         statements.incrementAndGet();
         try (Connection c = dataSource.getConnection()) {
             CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
@@ -316,9 +309,21 @@ public class SampleCopyWriter {
 
     /** The COPY binary format of a chunk: header, one 3-field tuple per sample, trailer. */
     public static byte[] encode(SampleChunk chunk) {
-        byte[] out = new byte[HEADER.length + chunk.getSize() * ROW_BYTES + TRAILER.length];
+        return encode(List.of(chunk));
+    }
+
+    /** The COPY binary format of chunks, one after the other, as one COPY's data. */
+    static byte[] encode(List<SampleChunk> chunks) {
+        int samples = 0;
+        for (SampleChunk chunk : chunks) {
+            samples += chunk.getSize();
+        }
+        byte[] out = new byte[HEADER.length + samples * ROW_BYTES + TRAILER.length];
         System.arraycopy(HEADER, 0, out, 0, HEADER.length);
-        int at = encodeRows(chunk, out, HEADER.length);
+        int at = HEADER.length;
+        for (SampleChunk chunk : chunks) {
+            at = encodeRows(chunk, out, at);
+        }
         System.arraycopy(TRAILER, 0, out, at, TRAILER.length);
         return out;
     }

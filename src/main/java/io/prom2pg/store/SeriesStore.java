@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
@@ -90,7 +89,7 @@ public class SeriesStore {
      * {@link #setConcurrency} permits. Requests waiting for a permit have not yet turned their
      * series into strings, so they hold little memory while they wait.
      */
-    public <T> T creating(Supplier<T> work) {
+    public void creating(Runnable work) {
         try {
             // Prometheus gives up on a request after 30 s (remote_timeout) and sends it again
             if (!creators.tryAcquire(30, TimeUnit.SECONDS)) {
@@ -101,7 +100,7 @@ public class SeriesStore {
             throw new StorageUnavailableException("interrupted while waiting to create series");
         }
         try {
-            return work.get();
+            work.run();
         } finally {
             creators.release();
         }
@@ -177,11 +176,23 @@ public class SeriesStore {
         String sql = "INSERT INTO " + schema + ".series (labels_key, metric_name, labels)"
                 + " SELECT k, m, CAST(l AS jsonb) FROM unnest(?::bytea[], ?::text[], ?::text[]) AS u(k, m, l)"
                 + " ON CONFLICT (labels_key) DO NOTHING RETURNING id, labels_key";
-        Map<Key, NewSeries> byKey = new HashMap<>(sorted.size() * 2);
-        sorted.forEach(s -> byKey.put(new Key(s.key()), s));
-        List<NewSeries> created = new ArrayList<>();
+        int n = sorted.size();
+        Map<Key, NewSeries> byKey = new HashMap<>(n * 2);
+        byte[][] keys = new byte[n][];
+        String[] metrics = new String[n];
+        String[] labels = new String[n];
+        for (int i = 0; i < n; i++) {
+            NewSeries s = sorted.get(i);
+            byKey.put(new Key(s.key()), s);
+            keys[i] = s.key();
+            metrics[i] = s.metricName();
+            labels[i] = json(s.names(), s.values());
+        }
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            setSeriesArrays(c, ps, 1, sorted);
+            ps.setArray(1, c.createArrayOf("bytea", keys));
+            ps.setArray(2, c.createArrayOf("text", metrics));
+            ps.setArray(3, c.createArrayOf("text", labels));
+            List<NewSeries> created = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     Key key = new Key(rs.getBytes(2));
@@ -189,25 +200,8 @@ public class SeriesStore {
                     created.add(byKey.get(key));
                 }
             }
+            return created;
         }
-        return created;
-    }
-
-    /** Sets the key, metric name and labels (JSON) arrays from parameter {@code first} on. */
-    private static void setSeriesArrays(Connection c, PreparedStatement ps, int first, List<NewSeries> series) throws SQLException {
-        int n = series.size();
-        byte[][] keys = new byte[n][];
-        String[] metrics = new String[n];
-        String[] labels = new String[n];
-        for (int i = 0; i < n; i++) {
-            NewSeries s = series.get(i);
-            keys[i] = s.key();
-            metrics[i] = s.metricName();
-            labels[i] = json(s.names(), s.values());
-        }
-        ps.setArray(first, c.createArrayOf("bytea", keys));
-        ps.setArray(first + 1, c.createArrayOf("text", metrics));
-        ps.setArray(first + 2, c.createArrayOf("text", labels));
     }
 
     private void lookUp(List<NewSeries> series, Map<Key, Long> ids) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.LocalDate;
 import java.time.format.DateTimeFormatter;
@@ -15,6 +16,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -72,28 +74,25 @@ class SampleCopyWriterTest {
     }
 
     private void awaitStatements(long n) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (writer.statements() != n && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertEquals(n, writer.statements(), "COPY statements started");
+        await(writer::statements, n, "COPY statements started");
     }
 
     /** Waits until all requests are in the writer: in its queue or in the COPY it is blocked on. */
     private void awaitQueuedAndWaiting(int requests) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (writer.queued() + writer.writing() != requests && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertEquals(requests, writer.queued() + writer.writing(), "chunks queued or being written");
+        await(() -> writer.queued() + writer.writing(), requests, "chunks queued or being written");
     }
 
     private void awaitQueued(int n) throws InterruptedException {
+        await(writer::queued, n, "chunks waiting in the queue");
+    }
+
+    /** Waits up to 30 s for {@code actual} to reach {@code expected}, then asserts it did. */
+    private static void await(LongSupplier actual, long expected, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (writer.queued() != n && System.nanoTime() < deadline) {
+        while (actual.getAsLong() != expected && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
-        assertEquals(n, writer.queued(), "chunks waiting in the queue");
+        assertEquals(expected, actual.getAsLong(), what);
     }
 
     @Test
@@ -180,11 +179,7 @@ class SampleCopyWriterTest {
         // the first request timed out too, but its chunk was being written: that one is stored
         // (its sender retries, and the retry takes the idempotent path)
         assertThrows(ExecutionException.class, () -> first.get(60, TimeUnit.SECONDS));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (stored() < 10 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(10, stored());
+        await(this::stored, 10, "samples stored");
         assertEquals(1, writer.statements());
     }
 
@@ -213,11 +208,11 @@ class SampleCopyWriterTest {
         return chunk;
     }
 
-    private long stored() throws Exception {
-        try (Connection c = TestDatabase.connect(url); Statement st = c.createStatement();
-             var rs = st.executeQuery("SELECT count(*) FROM " + schema + ".samples")) {
-            rs.next();
-            return rs.getLong(1);
+    private long stored() {
+        try {
+            return TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".samples");
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
         }
     }
 }
