@@ -231,10 +231,7 @@ class KameletPipelineTest {
 
     @Test
     void should_answer_503_with_retry_after_while_postgresql_cannot_take_the_write() throws Exception {
-        int nothingListens;
-        try (ServerSocket s = new ServerSocket(0)) {
-            nothingListens = s.getLocalPort();
-        }
+        int nothingListens = Ports.free();
         try (Pipeline down = Pipeline.start("jdbc:postgresql://127.0.0.1:" + nothingListens + "/postgres", "kamelet_down",
                 Map.of())) {
             WriteRequest request = WriteRequest.newBuilder()
