@@ -6,10 +6,14 @@
 #   SERIES=1000000 ROUNDS=3 bench/run.sh
 #   BENCH_JFR=1 bench/run.sh          # also record a JFR profile of prom2pg
 #   BENCH_POSTGRES=system bench/run.sh  # Debian's PostgreSQL server instead of the embedded one
-#   COPY_VARIANTS=8x2000,2x20000 bench/run.sh   # also the same rows in COPYs of 2000 rows from 8
-#                                               # sessions, and of 20000 from 2
+#   LOAD_VARIANTS=copy:8x2000,unnest:8x2000,batch:8x2000 bench/run.sh
+#       # also the same rows written another way: method (copy, unnest, batch, batch-rewrite),
+#       # sessions x rows per statement; e.g. COPYs of 2000 rows from 8 sessions
+#   PREFILL_HOURS=4 bench/run.sh      # after the first pass, fill the partition with 4 earlier hours
+#                                     # of every series, so the steady phase writes into a fuller one
 #
 # Settings (environment): SERIES, SENDERS, BATCH, WARMUP_ROUNDS, ROUNDS, PACED_RATE, PACED_ROUNDS,
+# PREFILL_HOURS, LOAD_VARIANTS, BENCH_PG_OPTS (server settings for BENCH_POSTGRES=system),
 # PROM2PG_JAVA_OPTS (JVM options for prom2pg), and any PROM2PG_* setting of prom2pg itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +43,8 @@ if [ "${BENCH_POSTGRES:-embedded}" = system ]; then
   # under /tmp, which the postgres user can reach whoever owns this checkout; removed at the end
   PGDIR=$(mktemp -d /tmp/prom2pg-bench-pg.XXXXXX)
   postgres_server_init "$PGDIR/pg"
-  postgres_server_start "$PGDIR/pg" 25433 -c full_page_writes=on -c wal_compression=on
+  # shellcheck disable=SC2086 # BENCH_PG_OPTS: more server settings, e.g. "-c shared_buffers=1GB"
+  postgres_server_start "$PGDIR/pg" 25433 -c full_page_writes=on -c wal_compression=on ${BENCH_PG_OPTS:-}
   export PROM2PG_DB_URL=$JDBC PROM2PG_DB_USER=postgres
   echo "PostgreSQL: $("$PGBIN/postgres" --version), data in $PGDIR/pg"
 fi
@@ -67,7 +72,7 @@ echo "prom2pg ready in $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s (
 
 java -cp "$CP" io.prom2pg.bench.Bench --pid "$PID" --jdbc "$JDBC" --series "$SERIES" --senders "$SENDERS" --batch "$BATCH" \
   --warmup-rounds "$WARMUP_ROUNDS" --rounds "$ROUNDS" --paced-rate "$PACED_RATE" --paced-rounds "$PACED_ROUNDS" \
-  --copy-variants "${COPY_VARIANTS:-}" --out "$OUT"
+  --prefill-hours "${PREFILL_HOURS:-0}" --load-variants "${LOAD_VARIANTS:-}" --out "$OUT"
 
 # start-up on the existing database: stop prom2pg and start it again on the same data
 kill "$PID"; wait "$PID" 2>/dev/null || true

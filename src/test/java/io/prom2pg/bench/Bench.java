@@ -11,6 +11,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import org.jfree.chart.ChartUtils;
@@ -49,6 +50,7 @@ public final class Bench {
         long interval = 15_000;
         int totalRounds = warmupRounds + rounds + pacedRounds;
         long start = (System.currentTimeMillis() / interval - totalRounds - 1) * interval;
+        double prefillHours = Double.parseDouble(opt.getOrDefault("prefill-hours", "0"));
         BenchSeries series = new BenchSeries(seriesCount, Integer.parseInt(opt.getOrDefault("series-set", "0")));
         LoadGenerator load = new LoadGenerator(write, series, senders, batch, start, interval);
         load.setProm2pgPid(pid);
@@ -63,6 +65,10 @@ public final class Bench {
             LoadGenerator.Result first = load.run("first-pass", 0, warmupRounds, 0);
             report.add(first.line());
             System.out.println(first.line());
+            if (prefillHours > 0) {
+                report.add(Prefill.run(jdbc, schema, start, prefillHours, interval));
+                System.out.println(report.get(report.size() - 1));
+            }
             steady = load.run("steady", warmupRounds, rounds, 0);
             report.add(steady.line());
             System.out.println(steady.line());
@@ -82,7 +88,8 @@ public final class Bench {
         long stored;
         long distinct;
         try (Connection c = DriverManager.getConnection(jdbc, "postgres", ""); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*), count(DISTINCT (series_id, time)) FROM " + schema + ".samples")) {
+             ResultSet rs = st.executeQuery("SELECT count(*), count(DISTINCT (series_id, time)) FROM " + schema + ".samples"
+                     + " WHERE time >= to_timestamp(" + start / 1000 + ")")) {
             rs.next();
             stored = rs.getLong(1);
             distinct = rs.getLong(2);
@@ -91,18 +98,22 @@ public final class Bench {
         report.add(String.format("check: %,d samples acknowledged, %,d rows stored, %,d distinct (series, time): %s",
                 acknowledged, stored, distinct, exact ? "none lost, none duplicated" : "MISMATCH"));
 
-        CopyBaseline.Result copy = CopyBaseline.run(jdbc, "postgres", schema);
+        WriteBaseline.Result copy = WriteBaseline.run(jdbc, "postgres", schema, start);
         report.add(String.format("COPY of the same %,d rows into the same table shape: %.2f s = %,.0f rows/s",
                 copy.rows(), copy.seconds(), copy.rowsPerSecond()));
         report.add(String.format("ratio steady / COPY: %.2f", steady.samplesPerSecond() / copy.rowsPerSecond()));
-        // optional: the same rows in smaller COPYs from several sessions, e.g. "8x2000,2x20000"
-        for (String variant : opt.getOrDefault("copy-variants", "").split(",")) {
+        // optional: the same rows written another way, e.g. "copy:8x2000,unnest:8x2000,batch:8x2000"
+        // (method, sessions x rows per statement; the method defaults to copy)
+        for (String variant : opt.getOrDefault("load-variants", "").split(",")) {
             if (variant.isBlank()) {
                 continue;
             }
-            String[] v = variant.trim().split("x");
-            CopyBaseline.Result r = CopyBaseline.run(jdbc, "postgres", schema, Integer.parseInt(v[0]), Integer.parseInt(v[1]));
-            report.add(String.format("COPY in %s sessions x %s rows: %.2f s = %,.0f rows/s", v[0], v[1], r.seconds(), r.rowsPerSecond()));
+            String[] mv = variant.trim().split(":");
+            WriteBaseline.Method method = mv.length > 1 ? WriteBaseline.Method.parse(mv[0]) : WriteBaseline.Method.COPY;
+            String[] v = mv[mv.length - 1].split("x");
+            WriteBaseline.Result r = WriteBaseline.run(jdbc, "postgres", schema, start, method, Integer.parseInt(v[0]), Integer.parseInt(v[1]));
+            report.add(String.format("%s in %s sessions x %s rows: %.2f s = %,.0f rows/s",
+                    method.name().toLowerCase(Locale.ROOT).replace('_', '-'), v[0], v[1], r.seconds(), r.rowsPerSecond()));
         }
 
         String summary = String.join("\n", report) + "\n";
