@@ -4,6 +4,7 @@ import static io.prom2pg.support.RemoteWrite.sample;
 import static io.prom2pg.support.RemoteWrite.series;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.Map;
 
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.store.Database;
+import io.prom2pg.store.EmbeddedPostgresServer;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import org.junit.jupiter.api.Test;
@@ -43,6 +45,36 @@ class EmbeddedDatabaseTest {
                 assertTrue(rs.next(), "sample written before the restart is there");
                 assertEquals(42.0, rs.getDouble(1));
             }
+        }
+    }
+
+    @Test
+    void should_start_the_embedded_postgresql_with_the_configured_server_settings() throws Exception {
+        Path dataDir = Files.createTempDirectory("prom2pg-embedded-settings").resolve("data");
+        Map<String, String> embedded = Map.of("prom2pg.embedded.data-dir", dataDir.toString(), "prom2pg.embedded.port", "0",
+                "prom2pg.embedded.settings", "shared_buffers=48MB, max_wal_size=3GB,search_path=public,pg_catalog");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start("", "prom2pg", embedded).awaitReady(Duration.ofSeconds(60));
+             Connection c = database(prom2pg).getConnection(); Statement st = c.createStatement()) {
+            assertEquals("48MB", show(st, "shared_buffers"));
+            assertEquals("3GB", show(st, "max_wal_size"));
+            assertEquals("public,pg_catalog", show(st, "search_path"), "a value may hold commas");
+            assertEquals("on", show(st, "fsync"), "prom2pg's own settings stay");
+        }
+    }
+
+    @Test
+    void should_refuse_embedded_settings_that_are_not_name_value_pairs() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EmbeddedPostgresServer.parseSettings("=1GB"));
+        assertTrue(e.getMessage().contains("'=1GB' is not name=value"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> EmbeddedPostgresServer.parseSettings("shared_buffers"));
+        assertEquals(Map.of(), EmbeddedPostgresServer.parseSettings(" "));
+    }
+
+    private static String show(Statement st, String setting) throws Exception {
+        try (ResultSet rs = st.executeQuery("SHOW " + setting)) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 

@@ -26,6 +26,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
     private String password;
     private String embeddedDataDir = "data";
     private int embeddedPort;
+    private String embeddedSettings = "";
     private long lockTimeoutMs;
     private EmbeddedPostgresServer embedded;
 
@@ -54,6 +55,11 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
         this.embeddedPort = embeddedPort;
     }
 
+    /** Server settings of the embedded PostgreSQL, {@code name=value,...} (e.g. {@code shared_buffers=1GB}). */
+    public void setEmbeddedSettings(String embeddedSettings) {
+        this.embeddedSettings = embeddedSettings;
+    }
+
     /**
      * How long a statement may wait for a lock (PostgreSQL's {@code lock_timeout}; 0 waits for
      * ever). A table locked by another session then fails the request into a 503 instead of
@@ -78,7 +84,8 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
         }
         if (url == null || url.isBlank()) {
             try {
-                embedded = EmbeddedPostgresServer.start(Path.of(embeddedDataDir), embeddedPort);
+                embedded = EmbeddedPostgresServer.start(Path.of(embeddedDataDir), embeddedPort,
+                        EmbeddedPostgresServer.parseSettings(embeddedSettings));
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start the embedded PostgreSQL in " + embeddedDataDir, e);
             }

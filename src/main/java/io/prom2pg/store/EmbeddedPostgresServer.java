@@ -5,8 +5,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.slf4j.Logger;
@@ -19,6 +22,9 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedPostgresServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
+
+    /** Splits {@code name=value} pairs at the commas that start another pair, so a value may hold commas. */
+    private static final Pattern NEXT_SETTING = Pattern.compile(",(?=\\s*[A-Za-z_][A-Za-z0-9_.]*\\s*=)");
 
     private final EmbeddedPostgres postgres;
     private final Path dataDirectory;
@@ -34,6 +40,38 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
      * @param port the port to listen on, or 0 for any free port
      */
     public static EmbeddedPostgresServer start(Path dataDirectory, int port) throws IOException {
+        return start(dataDirectory, port, Map.of());
+    }
+
+    /**
+     * Server settings from a list such as {@code shared_buffers=1GB,max_wal_size=8GB}; blank: none.
+     *
+     * @throws IllegalArgumentException for an entry that is not {@code name=value}
+     */
+    public static Map<String, String> parseSettings(String list) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        if (list == null || list.isBlank()) {
+            return settings;
+        }
+        for (String entry : NEXT_SETTING.split(list.trim())) {
+            int eq = entry.indexOf('=');
+            String name = eq < 0 ? "" : entry.substring(0, eq).trim();
+            if (!name.matches("[A-Za-z_][A-Za-z0-9_.]*")) {
+                throw new IllegalArgumentException("prom2pg.embedded.settings: '" + entry.trim()
+                        + "' is not name=value (e.g. shared_buffers=1GB,max_wal_size=8GB)");
+            }
+            settings.put(name, entry.substring(eq + 1).trim());
+        }
+        return settings;
+    }
+
+    /**
+     * Starts PostgreSQL on the data directory, creating it on first use, with the given server
+     * settings on top of prom2pg's own (which they may override, durability included).
+     *
+     * @param port the port to listen on, or 0 for any free port
+     */
+    public static EmbeddedPostgresServer start(Path dataDirectory, int port, Map<String, String> settings) throws IOException {
         Path dir = dataDirectory.toAbsolutePath();
         Files.createDirectories(dir);
         stopLeftoverServer(dir);
@@ -49,11 +87,13 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
                 .setServerConfig("full_page_writes", "on")
                 .setServerConfig("wal_compression", "on")
                 .setServerConfig("listen_addresses", "localhost");
+        settings.forEach(builder::setServerConfig);
         if (port > 0) {
             builder.setPort(port);
         }
         EmbeddedPostgres pg = builder.start();
-        LOG.info("Embedded PostgreSQL started on port {} with data in {}", pg.getPort(), dir);
+        LOG.info("Embedded PostgreSQL started on port {} with data in {}{}", pg.getPort(), dir,
+                settings.isEmpty() ? "" : ", settings " + settings);
         return new EmbeddedPostgresServer(pg, dir);
     }
 

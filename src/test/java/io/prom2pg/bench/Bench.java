@@ -30,6 +30,17 @@ import org.jfree.data.xy.XYSeriesCollection;
  */
 public final class Bench {
 
+    /** Runs one phase of the load and reports it, with PostgreSQL's WAL over it. */
+    private static LoadGenerator.Result phase(LoadGenerator load, String jdbc, List<String> report, String name,
+            int firstRound, int rounds, double rate) throws Exception {
+        WalUsage before = WalUsage.now(jdbc);
+        LoadGenerator.Result result = load.run(name, firstRound, rounds, rate);
+        String line = result.line() + "\n           " + WalUsage.now(jdbc).since(before).line(result.samplesAcknowledged());
+        report.add(line);
+        System.out.println(line);
+        return result;
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, String> opt = options(args);
         URI write = URI.create(opt.getOrDefault("url", "http://127.0.0.1:29201/api/v1/write"));
@@ -62,22 +73,16 @@ public final class Bench {
         long acknowledged = 0;
         LoadGenerator.Result steady;
         try (Monitor monitor = new Monitor(metrics, pid)) {
-            LoadGenerator.Result first = load.run("first-pass", 0, warmupRounds, 0);
-            report.add(first.line());
-            System.out.println(first.line());
+            LoadGenerator.Result first = phase(load, jdbc, report, "first-pass", 0, warmupRounds, 0);
             if (prefillHours > 0) {
                 report.add(Prefill.run(jdbc, schema, start, prefillHours, interval));
                 System.out.println(report.get(report.size() - 1));
             }
-            steady = load.run("steady", warmupRounds, rounds, 0);
-            report.add(steady.line());
-            System.out.println(steady.line());
+            steady = phase(load, jdbc, report, "steady", warmupRounds, rounds, 0);
             acknowledged = first.samplesAcknowledged() + steady.samplesAcknowledged();
             if (pacedRounds > 0) {
-                LoadGenerator.Result paced = load.run("paced", warmupRounds + rounds, pacedRounds, pacedRate);
-                report.add(paced.line());
-                System.out.println(paced.line());
-                acknowledged += paced.samplesAcknowledged();
+                acknowledged += phase(load, jdbc, report, "paced", warmupRounds + rounds, pacedRounds, pacedRate)
+                        .samplesAcknowledged();
             }
             Thread.sleep(1500);
             report.add(String.format("prom2pg peak heap %.0f MiB, peak RSS %.0f MiB",

@@ -519,6 +519,29 @@ class DeployManifestsTest {
     }
 
     @Test
+    void should_compress_the_wal_with_lz4_wherever_it_runs_postgresql() {
+        assumeKubectl();
+        List<String> builds = new ArrayList<>(OVERLAYS);
+        builds.addAll(COMBINATIONS.keySet());
+        int databases = 0;
+        for (String name : builds) {
+            for (PodSpec pod : podSpecs(build(name))) {
+                for (Container c : pod.getContainers()) {
+                    if (c.getName().equals("postgresql")) {
+                        databases++;
+                        // the images' entrypoint runs "postgres" with these arguments
+                        List<String> args = c.getArgs() == null ? List.of() : c.getArgs();
+                        int at = args.indexOf("wal_compression=lz4");
+                        assertTrue(at > 0 && args.get(at - 1).equals("-c") && args.get(0).startsWith("-"),
+                                name + ": postgresql args " + args);
+                    }
+                }
+            }
+        }
+        assertTrue(databases >= 8, "PostgreSQL containers checked: " + databases);
+    }
+
+    @Test
     void should_use_fixed_non_root_uids_on_kubernetes() {
         assumeKubectl();
         for (String name : List.of("overlays/kubernetes", "overlays/kubernetes-receivers")) {
