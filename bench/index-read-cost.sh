@@ -21,8 +21,12 @@ echo "== loading; then each index built in one sorted pass, as over a sealed par
 psql <<'SQL'
 CREATE TABLE by_series (time timestamptz NOT NULL, series_id bigint NOT NULL, value float8);
 INSERT INTO by_series
-  SELECT to_timestamp(1795500000 + t * 15), s, s FROM generate_series(0, 239) t, generate_series(1, 100000) s;
+  SELECT to_timestamp(1795500000 + t * 15), s, s FROM generate_series(0, 239) t, generate_series(1, 100000) s
+  ORDER BY t, s;
 CREATE TABLE by_time AS SELECT * FROM by_series;
+-- stored in time order: the first rows are all series at the first timestamp
+SELECT CASE WHEN count(DISTINCT time) = 1 THEN 'rows stored in time order' ELSE 'ROWS NOT IN TIME ORDER' END
+  FROM (SELECT time FROM by_series WHERE ctid < '(50,0)') x;
 \timing on
 CREATE UNIQUE INDEX ON by_series (series_id, time);
 CREATE UNIQUE INDEX ON by_time (time, series_id);

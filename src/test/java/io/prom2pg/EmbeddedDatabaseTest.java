@@ -18,6 +18,7 @@ import java.util.Map;
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.store.Database;
 import io.prom2pg.store.EmbeddedPostgresServer;
+import io.prom2pg.support.Ports;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import org.junit.jupiter.api.Test;
@@ -28,7 +29,8 @@ class EmbeddedDatabaseTest {
     @Test
     void should_run_an_embedded_postgresql_and_keep_the_data_across_restarts() throws Exception {
         Path dataDir = Files.createTempDirectory("prom2pg-embedded").resolve("data");
-        Map<String, String> embedded = Map.of("prom2pg.embedded.data-dir", dataDir.toString(), "prom2pg.embedded.port", "0");
+        Map<String, String> embedded = Map.of("prom2pg.embedded.data-dir", dataDir.toString(),
+                "prom2pg.embedded.port", String.valueOf(Ports.free()));
         WriteRequest request = WriteRequest.newBuilder()
                 .addTimeseries(series("__name__", "test_restart", "job", "a").addSamples(sample(1_795_493_709_000L, 42)))
                 .build();
@@ -51,7 +53,8 @@ class EmbeddedDatabaseTest {
     @Test
     void should_start_the_embedded_postgresql_with_the_configured_server_settings() throws Exception {
         Path dataDir = Files.createTempDirectory("prom2pg-embedded-settings").resolve("data");
-        Map<String, String> embedded = Map.of("prom2pg.embedded.data-dir", dataDir.toString(), "prom2pg.embedded.port", "0",
+        Map<String, String> embedded = Map.of("prom2pg.embedded.data-dir", dataDir.toString(),
+                "prom2pg.embedded.port", String.valueOf(Ports.free()),
                 "prom2pg.embedded.settings", "shared_buffers=48MB, max_wal_size=3GB,search_path=public,pg_catalog");
         try (RunningProm2pg prom2pg = RunningProm2pg.start("", "prom2pg", embedded).awaitReady(Duration.ofSeconds(60));
              Connection c = database(prom2pg).getConnection(); Statement st = c.createStatement()) {
@@ -68,6 +71,14 @@ class EmbeddedDatabaseTest {
                 () -> EmbeddedPostgresServer.parseSettings("=1GB"));
         assertTrue(e.getMessage().contains("'=1GB' is not name=value"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> EmbeddedPostgresServer.parseSettings("shared_buffers"));
+        IllegalArgumentException spaces = assertThrows(IllegalArgumentException.class,
+                () -> EmbeddedPostgresServer.parseSettings("shared_preload_libraries=pg_stat_statements, auto_explain"));
+        assertTrue(spaces.getMessage().contains("without spaces or quotes"), spaces.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> EmbeddedPostgresServer.parseSettings("shared_buffers=1GB,"));
+        assertThrows(IllegalArgumentException.class, () -> EmbeddedPostgresServer.parseSettings("work_mem='4MB'"));
+        assertThrows(IllegalArgumentException.class, () -> EmbeddedPostgresServer.parseSettings("work_mem=4MB;rm"));
+        assertEquals(Map.of("shared_preload_libraries", "pg_stat_statements,auto_explain", "work_mem", "4MB"),
+                EmbeddedPostgresServer.parseSettings("shared_preload_libraries=pg_stat_statements,auto_explain, work_mem = 4MB"));
         assertEquals(Map.of(), EmbeddedPostgresServer.parseSettings(" "));
     }
 

@@ -60,7 +60,13 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
                 throw new IllegalArgumentException("prom2pg.embedded.settings: '" + entry.trim()
                         + "' is not name=value (e.g. shared_buffers=1GB,max_wal_size=8GB)");
             }
-            settings.put(name, entry.substring(eq + 1).trim());
+            String value = entry.substring(eq + 1).trim();
+            // the server is started through pg_ctl, whose options pass through a shell
+            if (!value.matches("[A-Za-z0-9_.:/+-]+(,[A-Za-z0-9_.:/+-]+)*")) {
+                throw new IllegalArgumentException("prom2pg.embedded.settings: the value of " + name + " ('" + value
+                        + "') must be non-empty, without spaces or quotes (letters, digits and _ . , : / + -)");
+            }
+            settings.put(name, value);
         }
         return settings;
     }

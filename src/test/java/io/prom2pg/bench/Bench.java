@@ -62,6 +62,9 @@ public final class Bench {
         int totalRounds = warmupRounds + rounds + pacedRounds;
         long start = (System.currentTimeMillis() / interval - totalRounds - 1) * interval;
         double prefillHours = Double.parseDouble(opt.getOrDefault("prefill-hours", "0"));
+        if (prefillHours > 0) {
+            Prefill.check(start, prefillHours);
+        }
         BenchSeries series = new BenchSeries(seriesCount, Integer.parseInt(opt.getOrDefault("series-set", "0")));
         LoadGenerator load = new LoadGenerator(write, series, senders, batch, start, interval);
         load.setProm2pgPid(pid);

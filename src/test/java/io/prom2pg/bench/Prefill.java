@@ -22,14 +22,20 @@ final class Prefill {
     private Prefill() {
     }
 
-    /** Samples every {@code intervalMillis} for {@code hours} before {@code beforeMillis}; returns a line for the report. */
-    static String run(String jdbcUrl, String schema, long beforeMillis, double hours, long intervalMillis) throws Exception {
+    /** Fails before anything runs if the prefill would reach into the day before (another partition). */
+    static void check(long beforeMillis, double hours) {
         long fromMillis = beforeMillis - (long) (hours * 3_600_000);
         if (!Instant.ofEpochMilli(fromMillis).atZone(ZoneOffset.UTC).toLocalDate()
                 .equals(Instant.ofEpochMilli(beforeMillis).atZone(ZoneOffset.UTC).toLocalDate())) {
             throw new IllegalArgumentException("a prefill of " + hours + " h before " + Instant.ofEpochMilli(beforeMillis)
                     + " would reach into the day before; run later in the day (UTC) or prefill less");
         }
+    }
+
+    /** Samples every {@code intervalMillis} for {@code hours} before {@code beforeMillis}; returns a line for the report. */
+    static String run(String jdbcUrl, String schema, long beforeMillis, double hours, long intervalMillis) throws Exception {
+        check(beforeMillis, hours);
+        long fromMillis = beforeMillis - (long) (hours * 3_600_000);
         long t0 = System.nanoTime();
         long rows = 0;
         try (Connection c = DriverManager.getConnection(jdbcUrl, "postgres", "")) {

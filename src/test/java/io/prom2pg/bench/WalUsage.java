@@ -7,9 +7,12 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
- * PostgreSQL's write-ahead log over a phase: bytes written, full-page images (a page's first
- * change after a checkpoint logs the whole page) and checkpoints. Read from {@code pg_stat_wal}
- * (PostgreSQL 14+) and {@code pg_stat_checkpointer} (17+) or {@code pg_stat_bgwriter} (before).
+ * PostgreSQL's write-ahead log over a phase: bytes written (from the WAL insert position, exact),
+ * full-page images (a page's first change after a checkpoint logs the whole page; from
+ * {@code pg_stat_wal}, PostgreSQL 14+) and checkpoints started ({@code pg_stat_checkpointer} on
+ * 17+, {@code pg_stat_bgwriter} before). Sessions report their statistics at most once a second
+ * and an idle one up to 10 s later, so up to about the last second of a phase's full-page images
+ * can be counted in the next phase.
  */
 record WalUsage(long bytes, long fullPageImages, long checkpoints) {
 
@@ -17,7 +20,8 @@ record WalUsage(long bytes, long fullPageImages, long checkpoints) {
         try (Connection c = DriverManager.getConnection(jdbcUrl, "postgres", ""); Statement st = c.createStatement()) {
             long bytes;
             long fpi;
-            try (ResultSet rs = st.executeQuery("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")) {
+            try (ResultSet rs = st.executeQuery("SELECT CAST(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0') AS bigint),"
+                    + " wal_fpi FROM pg_stat_wal")) {
                 rs.next();
                 bytes = rs.getLong(1);
                 fpi = rs.getLong(2);

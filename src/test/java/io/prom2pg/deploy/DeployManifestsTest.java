@@ -529,11 +529,17 @@ class DeployManifestsTest {
                 for (Container c : pod.getContainers()) {
                     if (c.getName().equals("postgresql")) {
                         databases++;
-                        // the images' entrypoint runs "postgres" with these arguments
+                        // the images' entrypoint runs "postgres" with these arguments (a command would skip it)
+                        assertTrue(c.getCommand() == null || c.getCommand().isEmpty(), name + ": postgresql command " + c.getCommand());
                         List<String> args = c.getArgs() == null ? List.of() : c.getArgs();
-                        int at = args.indexOf("wal_compression=lz4");
-                        assertTrue(at > 0 && args.get(at - 1).equals("-c") && args.get(0).startsWith("-"),
-                                name + ": postgresql args " + args);
+                        String last = null;
+                        for (int i = 1; i < args.size(); i++) {
+                            if (args.get(i - 1).equals("-c") && args.get(i).startsWith("wal_compression=")) {
+                                last = args.get(i);
+                            }
+                        }
+                        assertEquals("wal_compression=lz4", last, name + ": postgresql args " + args);
+                        assertTrue(args.get(0).startsWith("-"), name + ": the entrypoint adds postgres before options");
                     }
                 }
             }
