@@ -29,7 +29,7 @@ public final class TestDatabase {
         if (shared == null) {
             try {
                 Path dir = Files.createTempDirectory("prom2pg-test-pg");
-                shared = EmbeddedPostgresServer.start(dir, 0);
+                shared = EmbeddedPostgresServer.start(dir, Ports.free());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
