@@ -95,6 +95,31 @@ class SampleCopyWriterTest {
         assertEquals(expected, actual.getAsLong(), what);
     }
 
+    /**
+     * Sends {@code odd} between two chunks of 10 samples while the writer is blocked on a third,
+     * so that the three queued ones are copied in one group; checks that the other three chunks
+     * are stored and returns the answer to {@code odd}.
+     *
+     * @param statementsBefore COPY statements the test ran before this
+     */
+    private CompletableFuture<Integer> copiedInAGroupOfThree(SampleChunk odd, long statementsBefore) throws Exception {
+        List<CompletableFuture<Integer>> answers = new ArrayList<>();
+        CompletableFuture<Integer> oddAnswer;
+        try (Connection lock = lockPartition()) {
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(50_000, 10)), senders));
+            awaitStatements(statementsBefore + 1); // blocked
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(100, 10)), senders));
+            oddAnswer = CompletableFuture.supplyAsync(() -> writer.write(odd), senders);
+            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(200, 10)), senders));
+            awaitQueued(3);
+            lock.rollback();
+        }
+        for (CompletableFuture<Integer> a : answers) {
+            assertEquals(10, a.get(60, TimeUnit.SECONDS));
+        }
+        return oddAnswer;
+    }
+
     @Test
     void should_write_the_chunks_of_concurrent_requests_in_fewer_statements() throws Exception {
         List<CompletableFuture<Integer>> answers = new ArrayList<>();
@@ -119,20 +144,7 @@ class SampleCopyWriterTest {
     @Test
     void should_fail_only_the_chunk_whose_samples_are_already_stored() throws Exception {
         writer.write(chunk(0, 10)); // series 0..9 at the chunk's time: stored
-        List<CompletableFuture<Integer>> answers = new ArrayList<>();
-        CompletableFuture<Integer> duplicate;
-        try (Connection lock = lockPartition()) {
-            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(50_000, 10)), senders));
-            awaitStatements(2); // blocked
-            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(100, 10)), senders));
-            duplicate = CompletableFuture.supplyAsync(() -> writer.write(chunk(0, 10)), senders);
-            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(200, 10)), senders));
-            awaitQueued(3);
-            lock.rollback();
-        }
-        for (CompletableFuture<Integer> a : answers) {
-            assertEquals(10, a.get(60, TimeUnit.SECONDS));
-        }
+        CompletableFuture<Integer> duplicate = copiedInAGroupOfThree(chunk(0, 10), 1);
         ExecutionException e = assertThrows(ExecutionException.class, () -> duplicate.get(60, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof DuplicateSamplesException, "got " + e.getCause());
         assertEquals(40, stored());
@@ -142,22 +154,9 @@ class SampleCopyWriterTest {
 
     @Test
     void should_fail_only_the_chunk_whose_rows_the_partition_refuses() throws Exception {
-        List<CompletableFuture<Integer>> answers = new ArrayList<>();
-        CompletableFuture<Integer> refused;
         SampleChunk outside = new SampleChunk(DAY, 1);
         outside.add((DAY + 1) * SampleChunk.WINDOW_MILLIS, 7, 1.0); // a time of the next day
-        try (Connection lock = lockPartition()) {
-            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(50_000, 10)), senders));
-            awaitStatements(1); // blocked
-            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(100, 10)), senders));
-            refused = CompletableFuture.supplyAsync(() -> writer.write(outside), senders);
-            answers.add(CompletableFuture.supplyAsync(() -> writer.write(chunk(200, 10)), senders));
-            awaitQueued(3);
-            lock.rollback();
-        }
-        for (CompletableFuture<Integer> a : answers) {
-            assertEquals(10, a.get(60, TimeUnit.SECONDS));
-        }
+        CompletableFuture<Integer> refused = copiedInAGroupOfThree(outside, 0);
         ExecutionException e = assertThrows(ExecutionException.class, () -> refused.get(60, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof StorageUnavailableException, "got " + e.getCause());
         assertEquals(30, stored());
