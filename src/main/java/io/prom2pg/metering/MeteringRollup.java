@@ -35,7 +35,6 @@ public class MeteringRollup implements OnCamelContextStarted {
     private String schema = "prom2pg";
     private Duration lateWindow = Duration.ofHours(6);
     private Counter runs;
-    private Counter failures;
     private Counter rows;
 
     public void setDataSource(DataSource dataSource) {
@@ -55,18 +54,17 @@ public class MeteringRollup implements OnCamelContextStarted {
         MeterRegistry registry = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
         if (registry != null) {
             runs = Counter.builder("prom2pg.metering.rollup.runs").description("Metering rollup runs").register(registry);
-            failures = Counter.builder("prom2pg.metering.rollup.failures").description("Metering rollup runs that failed")
-                    .register(registry);
             rows = Counter.builder("prom2pg.metering.rollup.rows").description("Hourly rollup rows written").register(registry);
         }
     }
 
     /** Rolls up the complete hours from the last run (or the first sample) minus the late window, to now. */
     public int run() {
-        return run(Instant.now());
+        return runAt(Instant.now());
     }
 
-    int run(Instant now) {
+    /** One run as of this instant (a single name for each arity: Camel binds the routes' {@code run()} by name). */
+    int runAt(Instant now) {
         OffsetDateTime to = OffsetDateTime.ofInstant(now, ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS);
         long t0 = System.nanoTime();
         try (Connection c = dataSource.getConnection()) {
@@ -81,7 +79,7 @@ public class MeteringRollup implements OnCamelContextStarted {
             count(rows, written);
             return written;
         } catch (SQLException e) {
-            count(failures, 1);
+            // counted by the route, with every other way a run can fail
             throw new StorageUnavailableException("metering rollup failed: " + Sql.oneLine(e), e);
         }
     }
@@ -116,17 +114,23 @@ public class MeteringRollup implements OnCamelContextStarted {
             }
         }
         if (done == null) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT date_trunc('hour', min(time), 'UTC') FROM " + schema
-                    + ".samples s JOIN " + schema + ".series se ON se.id = s.series_id WHERE se.metric_name IN (SELECT metric FROM " + schema + ".metering_sources)");
-                 ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                done = rs.getObject(1, OffsetDateTime.class);
-            }
+            done = firstMeteringHour(c, schema);
             if (done == null) {
                 return null; // no metering samples yet
             }
         }
         return done.isBefore(lateStart) ? done : lateStart;
+    }
+
+    /** The hour of the oldest metering sample stored, or null when there is none. */
+    static OffsetDateTime firstMeteringHour(Connection c, String schema) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT date_trunc('hour', min(time), 'UTC') FROM " + schema
+                + ".samples s JOIN " + schema + ".series se ON se.id = s.series_id WHERE se.metric_name IN (SELECT metric FROM "
+                + schema + ".metering_sources)");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getObject(1, OffsetDateTime.class);
+        }
     }
 
     private static void count(Counter counter, double n) {

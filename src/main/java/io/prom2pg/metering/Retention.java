@@ -75,14 +75,20 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
 
     /** Applies retention as of now; returns the number of raw partitions dropped. */
     public int run() {
-        return run(Instant.now());
+        return runAt(Instant.now());
     }
 
-    int run(Instant now) {
+    /** One run as of this instant (a single name for each arity: Camel binds the routes' {@code run()} by name). */
+    int runAt(Instant now) {
         OffsetDateTime rawCutoff = OffsetDateTime.ofInstant(now, ZoneOffset.UTC).truncatedTo(ChronoUnit.DAYS).minusDays(rawDays);
         OffsetDateTime rollupCutoff = OffsetDateTime.ofInstant(now, ZoneOffset.UTC).minusDays(rollupDays);
         try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
             OffsetDateTime rolledUp = rolledUpTo(c);
+            if (rolledUp == null) {
+                // no rollup has run yet: keep every hour from the oldest metering sample on, so a
+                // retention run that comes first cannot drop hours a report will need
+                rolledUp = MeteringRollup.firstMeteringHour(c, schema);
+            }
             OffsetDateTime cutoff = rolledUp != null && rolledUp.isBefore(rawCutoff) ? rolledUp : rawCutoff;
             int dropped = 0;
             if (isPartitioned(c)) {

@@ -1,0 +1,127 @@
+package io.prom2pg.observe;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.prom2pg.store.Sql;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.OnCamelContextStarted;
+
+/**
+ * What each scheduled maintenance route did, counted by the route itself rather than by the bean
+ * it calls: a run that fails before its bean is entered (a wrong method binding, a missing bean)
+ * still counts as a failure. Published per route as {@code prom2pg_maintenance_runs_total},
+ * {@code prom2pg_maintenance_failures_total} and the Unix time of the last success and failure.
+ */
+public class MaintenanceRuns implements OnCamelContextStarted {
+
+    /** One route's record: runs, failures, and the last of each. */
+    public static final class RouteRecord {
+        private final AtomicLong runs = new AtomicLong();
+        private final AtomicLong failures = new AtomicLong();
+        private volatile Instant lastSuccess;
+        private volatile Instant lastFailure;
+        private volatile String lastError;
+
+        public long runs() {
+            return runs.get();
+        }
+
+        public long failures() {
+            return failures.get();
+        }
+
+        public Instant lastSuccess() {
+            return lastSuccess;
+        }
+
+        public Instant lastFailure() {
+            return lastFailure;
+        }
+
+        /** The last failure's one-line reason, or null after a success. */
+        public String lastError() {
+            return lastError;
+        }
+    }
+
+    private final ConcurrentMap<String, RouteRecord> routes = new ConcurrentHashMap<>();
+    private volatile MeterRegistry registry = new SimpleMeterRegistry();
+
+    @Override
+    public void onContextStarted(CamelContext context) {
+        MeterRegistry found = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        if (found != null) {
+            registry = found;
+            routes.keySet().forEach(this::register);
+        }
+        // every maintenance route is listed from the start, at zero, so a rate or an alert on it
+        // has a series before the first failure
+        context.getRoutes().stream()
+                .filter(r -> "maintenance-errors".equals(r.getConfigurationId()))
+                .forEach(r -> record(r.getRouteId()));
+    }
+
+    /** A run of the route completed. */
+    public void succeeded(String routeId) {
+        RouteRecord r = record(routeId);
+        r.runs.incrementAndGet();
+        r.lastSuccess = Instant.now();
+        r.lastError = null;
+    }
+
+    /** A run of the route failed with this exception (logged by the route). */
+    public void failed(String routeId, Throwable cause) {
+        RouteRecord r = record(routeId);
+        r.runs.incrementAndGet();
+        r.failures.incrementAndGet();
+        r.lastFailure = Instant.now();
+        r.lastError = cause == null ? "unknown" : Sql.oneLine(cause);
+    }
+
+    /** Every route seen so far, by id. */
+    public Map<String, RouteRecord> routes() {
+        return Map.copyOf(routes);
+    }
+
+    public RouteRecord route(String routeId) {
+        return record(routeId);
+    }
+
+    private RouteRecord record(String routeId) {
+        return routes.computeIfAbsent(routeId, id -> {
+            RouteRecord r = new RouteRecord();
+            register(id, r);
+            return r;
+        });
+    }
+
+    private void register(String routeId) {
+        register(routeId, routes.get(routeId));
+    }
+
+    private void register(String routeId, RouteRecord r) {
+        MeterRegistry reg = registry;
+        FunctionCounter.builder("prom2pg.maintenance.runs", r, x -> x.runs.get())
+                .tag("route", routeId).description("Runs of a scheduled maintenance route, failed ones included")
+                .register(reg);
+        FunctionCounter.builder("prom2pg.maintenance.failures", r, x -> x.failures.get())
+                .tag("route", routeId).description("Runs of a scheduled maintenance route that failed")
+                .register(reg);
+        Gauge.builder("prom2pg.maintenance.last.success.timestamp.seconds", r,
+                        x -> x.lastSuccess == null ? 0 : x.lastSuccess.toEpochMilli() / 1000.0)
+                .tag("route", routeId).description("When a maintenance route last completed (Unix time; 0: not yet)")
+                .register(reg);
+        Gauge.builder("prom2pg.maintenance.last.failure.timestamp.seconds", r,
+                        x -> x.lastFailure == null ? 0 : x.lastFailure.toEpochMilli() / 1000.0)
+                .tag("route", routeId).description("When a maintenance route last failed (Unix time; 0: never)")
+                .register(reg);
+    }
+}

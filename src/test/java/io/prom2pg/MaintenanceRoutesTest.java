@@ -1,0 +1,146 @@
+package io.prom2pg;
+
+import static io.prom2pg.support.RemoteWrite.sample;
+import static io.prom2pg.support.RemoteWrite.series;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.TestDatabase;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The scheduled routes of {@code routes/database-maintenance.yaml} as Camel runs them: timers at
+ * short intervals set through the documented settings, data sent over HTTP, results read from
+ * PostgreSQL and from {@code /observe/metrics}. No bean is called directly.
+ */
+class MaintenanceRoutesTest {
+
+    private static final List<String> ROUTES = List.of("partition-maintenance", "views-sync", "metering-rollup", "retention");
+
+    @Test
+    void should_roll_up_drop_old_partitions_and_create_partitions_on_schedule() throws Exception {
+        try (RunningProm2pg prom2pg = start(Map.of())) {
+            String url = TestDatabase.shared().jdbcUrl();
+            OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
+            // 100 days old: past the default raw-days (90); written first, so the rollup covers it
+            OffsetDateTime oldHour = now.truncatedTo(ChronoUnit.DAYS).minusDays(100).plusHours(5);
+            write(prom2pg, "old-1", oldHour, 60);
+            OffsetDateTime hour = now.truncatedTo(ChronoUnit.HOURS).minusHours(3);
+            write(prom2pg, "web-1", hour, 120);
+
+            // the known answer: 0.5 cores for a whole hour = 1800 core-seconds, in each complete hour
+            await(() -> namespaceCpu(prom2pg, hour) == 1800 && namespaceCpu(prom2pg, hour.plusHours(1)) == 1800,
+                    "metering-rollup materializes both complete hours");
+            String oldPartition = "samples_" + oldHour.toLocalDate().format(DateTimeFormatter.BASIC_ISO_DATE);
+            await(() -> relations(prom2pg, oldPartition) == 0, "retention drops the partition older than raw-days");
+            assertEquals(1800, namespaceCpu(prom2pg, oldHour), "the dropped day was rolled up first");
+            assertEquals(121, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
+                    + ".metrics WHERE labels ->> 'pod' = 'web-1'"), "recent raw samples stay");
+            String ahead = "samples_" + LocalDate.now(ZoneOffset.UTC).plusDays(5).format(DateTimeFormatter.BASIC_ISO_DATE);
+            await(() -> relations(prom2pg, ahead) == 1, "partition-maintenance creates days-ahead partitions");
+            await(() -> ROUTES.stream().allMatch(r -> runs(prom2pg, r) >= 2), "every maintenance route ran again");
+
+            for (String route : ROUTES) {
+                assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"" + route + "\"}"), route);
+                assertTrue(prom2pg.metric("prom2pg_maintenance_last_success_timestamp_seconds{route=\"" + route + "\"}")
+                        >= now.toEpochSecond() - 1, route);
+            }
+            assertTrue(prom2pg.metric("prom2pg_metering_rollup_runs_total") >= 1);
+            assertTrue(prom2pg.metric("prom2pg_retention_partitions_dropped_total") >= 1);
+        }
+    }
+
+    @Test
+    void should_count_and_log_a_maintenance_route_that_fails() throws Exception {
+        try (RunningProm2pg prom2pg = start(Map.of("prom2pg.retention.delay-ms", "600000"))) {
+            String url = TestDatabase.shared().jdbcUrl();
+            write(prom2pg, "web-1", OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS).minusHours(2), 60);
+            // the rollup's function gone: every run of the route fails from now on
+            try (var c = TestDatabase.connect(url); var st = c.createStatement()) {
+                st.execute("DROP FUNCTION " + prom2pg.schema + ".metering_rollup(timestamptz, timestamptz)");
+            }
+            String failures = "prom2pg_maintenance_failures_total{route=\"metering-rollup\"}";
+            await(() -> prom2pg.metric(failures) >= 2, "the failing runs are counted");
+            assertTrue(prom2pg.metric("prom2pg_maintenance_last_failure_timestamp_seconds{route=\"metering-rollup\"}") > 0);
+            assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"retention\"}"),
+                    "listed at zero before it ever ran");
+            assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"views-sync\"}"));
+        }
+    }
+
+    private static RunningProm2pg start(Map<String, String> extra) throws Exception {
+        Map<String, String> props = new HashMap<>(Map.of(
+                "prom2pg.metering.rollup-interval-ms", "300",
+                "prom2pg.metering.rollup-delay-ms", "0",
+                "prom2pg.retention.interval-ms", "300",
+                "prom2pg.retention.delay-ms", "200",
+                "prom2pg.partitions.interval-ms", "300",
+                "prom2pg.partitions.days-ahead", "5",
+                "prom2pg.views.check-interval-ms", "300"));
+        props.putAll(extra);
+        return RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("maint"), props)
+                .awaitReady(Duration.ofSeconds(30));
+    }
+
+    /** 0.5 cores requested by a pod, one sample a minute from the hour on, then a stale marker. */
+    private static void write(RunningProm2pg prom2pg, String pod, OffsetDateTime hour, int minutes) throws Exception {
+        TimeSeries.Builder ts = series("__name__", "metering:pod_request_cpu_cores", "namespace", "shop", "pod", pod, "node", "n1");
+        long start = hour.toInstant().toEpochMilli();
+        for (int i = 0; i < minutes; i++) {
+            ts.addSamples(sample(start + i * 60_000L, 0.5));
+        }
+        ts.addSamples(sample(start + minutes * 60_000L, Double.longBitsToDouble(0x7ff0000000000002L)));
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), WriteRequest.newBuilder().addTimeseries(ts).build()).statusCode());
+    }
+
+    private static long namespaceCpu(RunningProm2pg prom2pg, OffsetDateTime hour) throws SQLException {
+        return TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT coalesce(sum(cpu_request_core_seconds), 0)::int8 FROM "
+                + prom2pg.schema + ".metering_namespace_rollup WHERE namespace = 'shop' AND hour = '" + hour + "'");
+    }
+
+    private static long relations(RunningProm2pg prom2pg, String name) throws SQLException {
+        return TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+                + " ON n.oid = c.relnamespace WHERE n.nspname = '" + prom2pg.schema + "' AND c.relname = '" + name + "'");
+    }
+
+    private static double runs(RunningProm2pg prom2pg, String route) {
+        try {
+            return prom2pg.metric("prom2pg_maintenance_runs_total{route=\"" + route + "\"}");
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    private static void await(Callable<Boolean> condition, String what) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try {
+                if (condition.call()) {
+                    return;
+                }
+            } catch (SQLException | AssertionError e) {
+                // not there yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 30 s: " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+}
