@@ -2,8 +2,13 @@ package io.prom2pg;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
+import io.prom2pg.config.ConfigurationException;
+import io.prom2pg.config.Settings;
+import io.prom2pg.store.Database;
+import io.prom2pg.store.SchemaMigrator;
 import io.prom2pg.views.ViewManager;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
@@ -27,9 +32,14 @@ public final class Prom2pg {
         main = new Main(Prom2pg.class);
         overrides.forEach(main::addOverrideProperty);
         main.addMainListener(new RoutesLocation());
+        main.addMainListener(new ReadyLine());
     }
 
     public static void main(String[] args) throws Exception {
+        if (List.of(args).stream().anyMatch(a -> a.equals("--help") || a.equals("-h") || a.equals("-help"))) {
+            System.out.print(Settings.usage());
+            System.exit(0);
+        }
         Prom2pg app = new Prom2pg(Map.of());
         String[] failure = new String[1];
         app.main.addMainListener(new MainListenerSupport() {
@@ -42,8 +52,29 @@ public final class Prom2pg {
                 }
             }
         });
-        int code = app.main.run(args);
+        int code;
+        try {
+            code = app.main.run(args);
+        } catch (Exception e) {
+            ConfigurationException configuration = configurationError(e);
+            if (configuration == null) {
+                throw e;
+            }
+            // a setting or file prom2pg cannot use: one line and exit code 2, as for a broken view
+            LOG.error("Not starting: {}", configuration.getMessage());
+            System.exit(2);
+            return;
+        }
         System.exit(failure[0] != null ? 2 : code);
+    }
+
+    private static ConfigurationException configurationError(Throwable e) {
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof ConfigurationException c) {
+                return c;
+            }
+        }
+        return null;
     }
 
     /**
@@ -73,6 +104,30 @@ public final class Prom2pg {
 
     public void stop() throws Exception {
         main.stop();
+    }
+
+    /** One line once prom2pg can take writes: where to send them, where to watch it, where the data is. */
+    private static final class ReadyLine extends MainListenerSupport {
+        @Override
+        public void afterStart(BaseMainSupport main) {
+            CamelContext context = main.getCamelContext();
+            SchemaMigrator migrator = context.getRegistry().lookupByNameAndType("schemaMigrator", SchemaMigrator.class);
+            Database database = context.getRegistry().lookupByNameAndType("dataSource", Database.class);
+            if (migrator == null || database == null) {
+                return;
+            }
+            String scheme = Boolean.parseBoolean(property(context, "prom2pg.tls.enabled")) ? "https" : "http";
+            String data = scheme + "://" + property(context, "prom2pg.http.host") + ":" + property(context, "prom2pg.http.port");
+            String management = "http://0.0.0.0:" + property(context, "prom2pg.management.port");
+            migrator.whenMigrated().thenRun(() -> LOG.info(
+                    "prom2pg ready: remote write {}/api/v1/write, remote read {}/api/v1/read, reports {}/api/v1/reports;"
+                            + " health and metrics {}/observe/health/ready, {}/observe/metrics; data: {}, schema {}",
+                    data, data, data, management, management, database.describe(), property(context, "prom2pg.db.schema")));
+        }
+
+        private static String property(CamelContext context, String key) {
+            return context.getPropertiesComponent().resolveProperty(key).orElse("");
+        }
     }
 
     /** Chooses where routes are loaded from once properties are known. */

@@ -13,6 +13,10 @@ public class ConfigurationException extends IllegalArgumentException {
         super(message);
     }
 
+    public ConfigurationException(String message, Throwable cause) {
+        super(message, cause);
+    }
+
     /** The environment variable that sets a property: {@code prom2pg.db.url -> PROM2PG_DB_URL}. */
     public static String environmentVariable(String property) {
         return property.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');

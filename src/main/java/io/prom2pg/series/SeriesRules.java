@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
+import io.prom2pg.config.ConfigurationException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.snakeyaml.engine.v2.api.Load;
@@ -74,7 +75,7 @@ public class SeriesRules {
                 }
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException("series rules " + file + ": " + e.getMessage(), e);
+            throw new ConfigurationException("series rules " + file + ": " + e.getMessage(), e);
         }
         LOG.info("Series rules from {}: {} keep, {} drop, dropped labels {}", source, keep.size(), drop.size(), dropLabels);
     }
@@ -87,11 +88,11 @@ public class SeriesRules {
             return;
         }
         if (!(doc instanceof Map<?, ?> map)) {
-            throw new IllegalArgumentException("series rules " + name + ": expected a mapping with keep, drop, dropLabels");
+            throw new ConfigurationException("series rules " + name + ": expected a mapping with keep, drop, dropLabels");
         }
         for (Object key : map.keySet()) {
             if (!Set.of("keep", "drop", "dropLabels").contains(String.valueOf(key))) {
-                throw new IllegalArgumentException("series rules " + name + ": unknown key '" + key
+                throw new ConfigurationException("series rules " + name + ": unknown key '" + key
                         + "' (expected keep, drop, dropLabels)");
             }
         }
@@ -102,7 +103,7 @@ public class SeriesRules {
         if (dl instanceof List<?> list) {
             list.forEach(l -> labels.add(String.valueOf(l)));
         } else if (dl != null) {
-            throw new IllegalArgumentException("series rules " + name + ": dropLabels must be a list of label names");
+            throw new ConfigurationException("series rules " + name + ": dropLabels must be a list of label names");
         }
         dropLabels = Set.copyOf(labels);
     }
@@ -112,22 +113,28 @@ public class SeriesRules {
             return List.of();
         }
         if (!(value instanceof List<?> list)) {
-            throw new IllegalArgumentException("series rules " + name + ": " + key + " must be a list of rules");
+            throw new ConfigurationException("series rules " + name + ": " + key + " must be a list of rules");
         }
         List<Rule> rules = new ArrayList<>();
         for (Object item : list) {
             if (!(item instanceof Map<?, ?> m)) {
-                throw new IllegalArgumentException("series rules " + name + ": each " + key + " rule is a mapping with metric and/or labels");
+                throw new ConfigurationException("series rules " + name + ": each " + key + " rule is a mapping with metric and/or labels");
+            }
+            for (Object k : m.keySet()) {
+                if (!Set.of("metric", "labels").contains(String.valueOf(k))) {
+                    throw new ConfigurationException("series rules " + name + ": " + key + " rule " + (rules.size() + 1)
+                            + " " + m + ": unknown key '" + k + "' (expected metric, labels)");
+                }
             }
             Pattern metric = m.get("metric") == null ? null : pattern(m.get("metric"), name, key);
             Map<String, Pattern> labels = new LinkedHashMap<>();
             if (m.get("labels") instanceof Map<?, ?> lm) {
                 lm.forEach((k, v) -> labels.put(String.valueOf(k), pattern(v, name, key)));
             } else if (m.get("labels") != null) {
-                throw new IllegalArgumentException("series rules " + name + ": labels of a " + key + " rule must be a mapping");
+                throw new ConfigurationException("series rules " + name + ": labels of a " + key + " rule must be a mapping");
             }
             if (metric == null && labels.isEmpty()) {
-                throw new IllegalArgumentException("series rules " + name + ": a " + key + " rule needs metric or labels");
+                throw new ConfigurationException("series rules " + name + ": a " + key + " rule needs metric or labels");
             }
             rules.add(new Rule(metric, Map.copyOf(labels)));
         }
@@ -138,7 +145,7 @@ public class SeriesRules {
         try {
             return Pattern.compile(String.valueOf(regex));
         } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("series rules " + name + ": invalid regular expression in " + key + ": "
+            throw new ConfigurationException("series rules " + name + ": invalid regular expression in " + key + ": "
                     + e.getDescription() + " in '" + regex + "'");
         }
     }

@@ -29,12 +29,19 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
     private String embeddedSettings = "";
     private long lockTimeoutMs;
     private EmbeddedPostgresServer embedded;
+    private String location = "";
+    private long embeddedRestartBackoffMillis = 1000;
+    private long nextEmbeddedRestart;
 
     private volatile boolean reachable;
     private volatile String lastPingError = "not checked yet";
     private volatile boolean pingFailing;
 
+    /** A JDBC or libpq URL; one that is neither stops start-up here, when the bean is made. */
     public void setUrl(String url) {
+        if (url != null && !url.isBlank()) {
+            DatabaseUrl.parse(url);
+        }
         this.url = url;
     }
 
@@ -57,6 +64,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
 
     /** Server settings of the embedded PostgreSQL, {@code name=value,...} (e.g. {@code shared_buffers=1GB}). */
     public void setEmbeddedSettings(String embeddedSettings) {
+        EmbeddedPostgresServer.parseSettings(embeddedSettings); // checked when the bean is made
         this.embeddedSettings = embeddedSettings;
     }
 
@@ -91,43 +99,93 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
             }
             setJdbcUrl(embedded.jdbcUrl());
             setUsername("postgres");
+            location = "localhost:" + embedded.port() + "/postgres";
         } else {
-            setJdbcUrl(url);
+            DatabaseUrl parsed = DatabaseUrl.parse(url);
+            setJdbcUrl(parsed.jdbcUrl());
+            location = parsed.location();
             if (user != null && !user.isBlank()) {
                 setUsername(user);
+            } else if (parsed.user() != null) {
+                setUsername(parsed.user());
             }
             if (password != null && !password.isEmpty()) {
                 super.setPassword(password);
+            } else if (parsed.password() != null) {
+                super.setPassword(parsed.password());
             }
         }
         setPoolName("prom2pg");
         setConnectionInitSql("SET lock_timeout = " + Math.max(0, lockTimeoutMs));
         setInitializationFailTimeout(-1); // start even when the database is down
-        LOG.info("Database: {}", embedded != null ? "embedded PostgreSQL, data in " + embedded.dataDirectory()
-                : redact(url));
+        LOG.info("Database: {}", describe());
     }
 
-    /** Checks the database answers; the readiness check reads the result. */
+    /** Where the data is, for the log: the embedded server's directory and port, or host:port/database. */
+    public String describe() {
+        return embedded != null
+                ? "embedded PostgreSQL on " + location + ", data in " + embedded.dataDirectory()
+                : "PostgreSQL at " + location + (getUsername() == null ? "" : " as " + getUsername());
+    }
+
+    /**
+     * A failure to reach the database as a person can act on it: where, PostgreSQL's own message
+     * (not the pool's "Connection is not available"), and what usually causes it.
+     */
+    public String explain(Throwable e) {
+        String message = Sql.oneLine(e);
+        String hint = Sql.hint(e);
+        return "database " + location + ": " + message + (hint == null ? "" : " - " + hint);
+    }
+
+    /**
+     * Checks the database answers; the readiness check reads the result. An embedded server whose
+     * postmaster died is started again first (with backoff, 1 s doubling to 30 s).
+     */
     public boolean ping() {
+        superviseEmbedded();
         try (Connection c = getConnection()) {
             if (!c.isValid(2)) {
                 throw new SQLException("connection is not valid");
             }
             if (pingFailing) {
-                LOG.info("Database reachable again");
+                LOG.info("Database reachable again: {}", describe());
             }
             pingFailing = false;
             reachable = true;
             lastPingError = null;
         } catch (SQLException | RuntimeException e) {
             reachable = false;
-            lastPingError = Sql.oneLine(e);
+            lastPingError = explain(e);
             if (!pingFailing) {
                 LOG.warn("Database not reachable: {}", lastPingError);
             }
             pingFailing = true;
         }
         return reachable;
+    }
+
+    private void superviseEmbedded() {
+        EmbeddedPostgresServer server = embedded;
+        if (server == null || server.isAlive() || System.currentTimeMillis() < nextEmbeddedRestart) {
+            return;
+        }
+        reachable = false;
+        LOG.warn("Embedded PostgreSQL (pid {}) is not running: starting it again", server.postmasterPid());
+        try {
+            server.restartIfDead();
+            embeddedRestartBackoffMillis = 1000;
+            nextEmbeddedRestart = 0;
+            var pool = getHikariPoolMXBean();
+            if (pool != null) {
+                pool.softEvictConnections(); // the pool's connections were to the dead server
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Embedded PostgreSQL did not start again, next try in {} ms: {}", embeddedRestartBackoffMillis,
+                    Sql.oneLine(e));
+            nextEmbeddedRestart = System.currentTimeMillis() + embeddedRestartBackoffMillis;
+            embeddedRestartBackoffMillis = Math.min(30_000, embeddedRestartBackoffMillis * 2);
+        }
     }
 
     public boolean isReachable() {
@@ -156,7 +214,4 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
         }
     }
 
-    private static String redact(String jdbcUrl) {
-        return jdbcUrl.replaceAll("(?i)(password=)[^&]*", "$1***");
-    }
 }

@@ -26,6 +26,7 @@ public class SchemaMigrator implements OnCamelContextStarted {
     private long maxBackoffMillis = 15_000;
 
     private volatile boolean ready;
+    private final java.util.concurrent.CompletableFuture<Void> migrated = new java.util.concurrent.CompletableFuture<>();
     private volatile String lastError = "schema migration in progress";
     private volatile boolean stopped;
     private Thread worker;
@@ -77,9 +78,10 @@ public class SchemaMigrator implements OnCamelContextStarted {
                         result.migrationsExecuted);
                 lastError = null;
                 ready = true;
+                migrated.complete(null);
                 return;
             } catch (RuntimeException e) {
-                lastError = Sql.oneLine(e);
+                lastError = dataSource instanceof Database db ? db.explain(e) : Sql.oneLine(e);
                 if (attempt == 1 || attempt % 10 == 0) {
                     LOG.warn("Schema migration attempt {} failed, retrying in {} ms: {}", attempt, backoff, lastError);
                 }
@@ -109,6 +111,11 @@ public class SchemaMigrator implements OnCamelContextStarted {
         if (!ready) {
             throw new StorageUnavailableException("database not ready: " + lastError);
         }
+    }
+
+    /** Completes once the schema is migrated (for the start-up line saying prom2pg is ready). */
+    public java.util.concurrent.CompletionStage<Void> whenMigrated() {
+        return migrated;
     }
 
     public boolean isReady() {

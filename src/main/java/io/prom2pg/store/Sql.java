@@ -1,5 +1,7 @@
 package io.prom2pg.store;
 
+import java.net.ConnectException;
+import java.net.UnknownHostException;
 import java.sql.SQLException;
 
 /** Turns JDBC failures into one-line messages for logs and answers. */
@@ -8,19 +10,61 @@ public final class Sql {
     private Sql() {
     }
 
+    /**
+     * The innermost SQL error with a SQLSTATE (PostgreSQL's own message, not the pool's "Connection
+     * is not available" around it), else the innermost message.
+     */
     public static String oneLine(Throwable e) {
-        Throwable t = e;
         String message = null;
-        while (t != null) {
+        SQLException innermost = null;
+        for (Throwable t = e; t != null; t = t.getCause()) {
             if (t.getMessage() != null) {
                 message = t.getMessage();
             }
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                return firstLine(sql.getMessage()) + " (SQLSTATE " + sql.getSQLState() + ")";
+                innermost = sql;
             }
-            t = t.getCause();
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        if (innermost != null) {
+            return firstLine(innermost.getMessage()) + " (SQLSTATE " + innermost.getSQLState() + ")";
         }
         return message == null ? e.getClass().getSimpleName() : firstLine(message);
+    }
+
+    /** What usually causes a connection failure and which setting to look at, or null. */
+    public static String hint(Throwable e) {
+        String state = null;
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof UnknownHostException) {
+                return "the host name does not resolve: check the host in prom2pg.db.url (PROM2PG_DB_URL)";
+            }
+            if (t instanceof ConnectException) {
+                return "nothing accepts connections there: is PostgreSQL running, and are the host and port in"
+                        + " prom2pg.db.url (PROM2PG_DB_URL) right?";
+            }
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                state = sql.getSQLState();
+            }
+        }
+        if (state == null) {
+            return null;
+        }
+        return switch (state) {
+            case "28P01" -> "wrong password: check prom2pg.db.user and prom2pg.db.password (PROM2PG_DB_USER,"
+                    + " PROM2PG_DB_PASSWORD) or the password in the URL";
+            case "28000" -> "the server refuses this user: the role does not exist, or no pg_hba.conf line allows"
+                    + " this user, database and client address";
+            case "3D000" -> "the database in prom2pg.db.url (PROM2PG_DB_URL) does not exist: create it or fix the URL";
+            case "42501" -> "the user lacks a privilege prom2pg needs (it creates its schema and tables)";
+            case "53300" -> "the server has no connection slot left (max_connections): lower prom2pg.db.pool-size"
+                    + " or raise max_connections";
+            case "57P03" -> "the server is starting up or shutting down";
+            default -> state.startsWith("08") ? "the connection failed: is PostgreSQL running, and are the host and port"
+                    + " in prom2pg.db.url (PROM2PG_DB_URL) right?" : null;
+        };
     }
 
     private static String firstLine(String s) {

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import io.prom2pg.config.ConfigurationException;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 
@@ -22,6 +23,9 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 public final class ViewDefinitions {
 
     private static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+    private static final List<String> FILE_KEYS = List.of("views", "metering");
+    private static final List<String> VIEW_KEYS = List.of("name", "description", "sql", "template");
+    private static final List<String> TEMPLATE_KEYS = List.of("metric", "labels", "bucket", "aggregation");
     private static final Set<String> AGGREGATIONS = Set.of("avg", "min", "max", "sum", "count", "last");
 
     /** One view: its name, description, and the SELECT it stands for. */
@@ -60,19 +64,19 @@ public final class ViewDefinitions {
                 return Map.of();
             }
             if (!(map.get("metering") instanceof Map<?, ?> m)) {
-                throw new IllegalArgumentException("views file " + file + ": metering must map measures to metric names");
+                throw new ConfigurationException("views file " + file + ": metering must map measures to metric names");
             }
             Map<String, String> out = new java.util.TreeMap<>();
             m.forEach((k, v) -> {
                 if (!MEASURES.contains(String.valueOf(k))) {
-                    throw new IllegalArgumentException("views file " + file + ": unknown metering measure '" + k
+                    throw new ConfigurationException("views file " + file + ": unknown metering measure '" + k
                             + "' (one of " + new java.util.TreeSet<>(MEASURES) + ")");
                 }
                 out.put(String.valueOf(k), String.valueOf(v));
             });
             return out;
         } catch (IOException e) {
-            throw new IllegalArgumentException("views file " + file + ": " + e.getMessage(), e);
+            throw new ConfigurationException("views file " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -87,7 +91,7 @@ public final class ViewDefinitions {
         try (InputStream in = Files.newInputStream(file)) {
             return parse(in, file.toString(), dataSchema);
         } catch (IOException e) {
-            throw new IllegalArgumentException("views file " + file + ": " + e.getMessage(), e);
+            throw new ConfigurationException("views file " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -96,25 +100,32 @@ public final class ViewDefinitions {
         if (doc == null) {
             return List.of();
         }
+        if (doc instanceof Map<?, ?> top) {
+            checkKeys(top, FILE_KEYS, "views file " + file);
+        }
         if (!(doc instanceof Map<?, ?> map) || !(map.get("views") instanceof List<?> list)) {
             if (doc instanceof Map<?, ?> m && m.get("views") == null) {
                 return List.of();
             }
-            throw new IllegalArgumentException("views file " + file + ": expected 'views:' with a list of views");
+            throw new ConfigurationException("views file " + file + ": expected 'views:' with a list of views");
         }
         List<View> views = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (Object item : list) {
             if (!(item instanceof Map<?, ?> v)) {
-                throw new IllegalArgumentException("views file " + file + ": each view is a mapping");
+                throw new ConfigurationException("views file " + file + ": each view is a mapping");
             }
             String name = String.valueOf(v.get("name"));
             if (!NAME.matcher(name).matches()) {
-                throw new IllegalArgumentException("views file " + file + ": view name '" + name
+                throw new ConfigurationException("views file " + file + ": view name '" + name
                         + "' must be lower-case letters, digits and underscores");
             }
+            checkKeys(v, VIEW_KEYS, "views file " + file + ": view " + name);
+            if (v.get("template") instanceof Map<?, ?> t) {
+                checkKeys(t, TEMPLATE_KEYS, "views file " + file + ": view " + name + ": template");
+            }
             if (!names.add(name)) {
-                throw new IllegalArgumentException("views file " + file + ": view " + name + " is declared twice");
+                throw new ConfigurationException("views file " + file + ": view " + name + " is declared twice");
             }
             String description = v.get("description") == null ? "" : String.valueOf(v.get("description"));
             String select;
@@ -127,7 +138,7 @@ public final class ViewDefinitions {
             } else if (v.get("template") instanceof Map<?, ?> t && v.get("sql") == null) {
                 select = template(t, file, name, dataSchema);
             } else {
-                throw new IllegalArgumentException("views file " + file + ": view " + name + " needs either sql or template");
+                throw new ConfigurationException("views file " + file + ": view " + name + " needs either sql or template");
             }
             views.add(new View(name, description, select));
         }
@@ -142,14 +153,14 @@ public final class ViewDefinitions {
     private static String template(Map<?, ?> t, String file, String view, String schema) {
         Object metric = t.get("metric");
         if (metric == null) {
-            throw new IllegalArgumentException("views file " + file + ": view " + view + ": template needs a metric");
+            throw new ConfigurationException("views file " + file + ": view " + view + ": template needs a metric");
         }
         List<String> labels = new ArrayList<>();
         if (t.get("labels") instanceof List<?> l) {
             for (Object label : l) {
                 String s = String.valueOf(label);
                 if (!NAME.matcher(s).matches()) {
-                    throw new IllegalArgumentException("views file " + file + ": view " + view + ": label '" + s
+                    throw new ConfigurationException("views file " + file + ": view " + view + ": label '" + s
                             + "' cannot be a column name");
                 }
                 labels.add(s);
@@ -167,7 +178,7 @@ public final class ViewDefinitions {
         }
         String aggregation = String.valueOf(t.get("aggregation") == null ? "avg" : t.get("aggregation"));
         if (!AGGREGATIONS.contains(aggregation)) {
-            throw new IllegalArgumentException("views file " + file + ": view " + view + ": aggregation must be one of "
+            throw new ConfigurationException("views file " + file + ": view " + view + ": aggregation must be one of "
                     + AGGREGATIONS);
         }
         String value = aggregation.equals("last") ? "(array_agg(value ORDER BY time DESC))[1]" : aggregation + "(value)";
@@ -177,6 +188,16 @@ public final class ViewDefinitions {
         }
         return "SELECT date_bin(CAST(" + literal(String.valueOf(bucket)) + " AS interval), time, timestamptz 'epoch') AS time"
                 + columns + ", " + value + " AS value" + where + " GROUP BY " + group;
+    }
+
+    /** A key the format does not have is an error, not ignored: a typo would silently change the view. */
+    static void checkKeys(Map<?, ?> map, List<String> allowed, String where) {
+        for (Object key : map.keySet()) {
+            if (!allowed.contains(String.valueOf(key))) {
+                throw new ConfigurationException(where + ": unknown key '" + key + "' (expected one of "
+                        + String.join(", ", allowed) + ")");
+            }
+        }
     }
 
     static String literal(String s) {
