@@ -47,6 +47,8 @@ class MaintenanceRoutesTest {
             // the known answer: 0.5 cores for a whole hour = 1800 core-seconds, in each complete hour
             await(() -> namespaceCpu(prom2pg, hour) == 1800 && namespaceCpu(prom2pg, hour.plusHours(1)) == 1800,
                     "metering-rollup materializes both complete hours");
+            write(prom2pg, "web-2", hour, 60); // late: another pod's samples for an hour already rolled up
+            await(() -> namespaceCpu(prom2pg, hour) == 3600, "the next rollups recompute the late hour");
             String oldPartition = "samples_" + oldHour.toLocalDate().format(DateTimeFormatter.BASIC_ISO_DATE);
             await(() -> relations(prom2pg, oldPartition) == 0, "retention drops the partition older than raw-days");
             assertEquals(1800, namespaceCpu(prom2pg, oldHour), "the dropped day was rolled up first");
@@ -81,6 +83,19 @@ class MaintenanceRoutesTest {
             assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"retention\"}"),
                     "listed at zero before it ever ran");
             assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"views-sync\"}"));
+        }
+    }
+
+    @Test
+    void should_keep_metering_hours_past_raw_days_until_the_first_rollup_has_run() throws Exception {
+        try (RunningProm2pg prom2pg = start(Map.of("prom2pg.metering.rollup-delay-ms", "600000"))) {
+            OffsetDateTime oldHour = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.DAYS).minusDays(100).plusHours(5);
+            write(prom2pg, "old-1", oldHour, 60);
+            double before = runs(prom2pg, "retention");
+            await(() -> runs(prom2pg, "retention") >= before + 3, "retention runs meanwhile");
+            String partition = "samples_" + oldHour.toLocalDate().format(DateTimeFormatter.BASIC_ISO_DATE);
+            assertEquals(1, relations(prom2pg, partition), "no rollup has covered it yet: kept");
+            assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"retention\"}"));
         }
     }
 

@@ -65,6 +65,26 @@ class ViewsTest {
                 }
             }
             assertEquals(2, rows, "the view was replaced by the new definition");
+
+            // a broken edit: logged and counted by the route, the view already there stays
+            String failures = "prom2pg_maintenance_failures_total{route=\"views-sync\"}";
+            assertEquals(0, prom2pg.metric(failures));
+            Files.writeString(file, """
+                    views:
+                      - name: test_up
+                        template:
+                          metric: up
+                          buckett: 5 minutes
+                    """);
+            Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 10_000));
+            deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (prom2pg.metric(failures) < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(1, prom2pg.metric(failures), "one failure for the broken edit, not one per check");
+            Thread.sleep(600);
+            assertEquals(1, prom2pg.metric(failures), "the same broken file is not tried again every check");
+            assertEquals(2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + viewsSchema + ".test_up"), "the old view stays");
         }
     }
 

@@ -54,6 +54,7 @@ public class MaintenanceRuns implements OnCamelContextStarted {
 
     private final ConcurrentMap<String, RouteRecord> routes = new ConcurrentHashMap<>();
     private volatile MeterRegistry registry = new SimpleMeterRegistry();
+    private java.util.List<String> listed = java.util.List.of();
 
     @Override
     public void onContextStarted(CamelContext context) {
@@ -64,9 +65,12 @@ public class MaintenanceRuns implements OnCamelContextStarted {
         }
         // every maintenance route is listed from the start, at zero, so a rate or an alert on it
         // has a series before the first failure
-        context.getRoutes().stream()
-                .filter(r -> "maintenance-errors".equals(r.getConfigurationId()))
-                .forEach(r -> record(r.getRouteId()));
+        listed.forEach(this::record);
+    }
+
+    /** The routes listed at zero from start-up, comma-separated (others appear once they run). */
+    public void setRoutes(String routes) {
+        listed = java.util.Arrays.stream(routes.split(",")).map(String::strip).filter(r -> !r.isEmpty()).toList();
     }
 
     /** A run of the route completed. */

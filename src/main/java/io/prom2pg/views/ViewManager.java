@@ -101,8 +101,10 @@ public class ViewManager implements OnCamelContextStarted {
         try {
             apply();
         } catch (RuntimeException e) {
-            appliedModified = modified; // do not retry the same broken file every tick
-            LOG.error("Views not applied: {}", e.getMessage());
+            appliedModified = modified; // the same broken file is not tried again every tick
+            // the route logs it and counts a failure; the views already there stay
+            throw new IllegalStateException("views not applied (the views already there stay; tried again when the file"
+                    + " changes): " + e.getMessage(), e);
         }
     }
 
