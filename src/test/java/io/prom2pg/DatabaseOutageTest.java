@@ -14,6 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
+import io.prom2pg.decode.SnappyDataFormat;
+import io.prom2pg.proto.RemoteRead.LabelMatcher;
+import io.prom2pg.proto.RemoteRead.Query;
+import io.prom2pg.proto.RemoteRead.ReadRequest;
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.store.EmbeddedPostgresServer;
 import io.prom2pg.support.Ports;
@@ -44,6 +48,16 @@ class DatabaseOutageTest {
             assertEquals("5", refused.headers().firstValue("Retry-After").orElse(null));
             assertTrue(refused.body().startsWith("storage unavailable"), refused.body());
             awaitReadiness(prom2pg, false);
+            // remote read too: 503, so Prometheus reports the failure instead of an empty answer
+            ReadRequest read = ReadRequest.newBuilder()
+                    .addQueries(Query.newBuilder().setStartTimestampMs(T0).setEndTimestampMs(T0 + 60_000)
+                            .addMatchers(LabelMatcher.newBuilder()
+                                    .setType(LabelMatcher.Type.EQ).setName("__name__")
+                                    .setValue("test_outage_before")))
+                    .build();
+            HttpResponse<String> readRefused = RemoteWrite.postBody(prom2pg.uri("/api/v1/read"),
+                    SnappyDataFormat.compress(read.toByteArray()), "application/x-protobuf");
+            assertEquals(503, readRefused.statusCode(), readRefused.body());
 
             pg = EmbeddedPostgresServer.start(dataDir, port);
             awaitReadiness(prom2pg, true);

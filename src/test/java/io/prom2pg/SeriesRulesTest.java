@@ -89,4 +89,20 @@ class SeriesRulesTest {
             assertEquals(0, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".series WHERE labels ? 'uid'"));
         }
     }
+
+    @Test
+    void should_leave_out_the_labels_of_the_dropped_labels_setting() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("dropset");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema,
+                Map.of("prom2pg.series.dropped-labels", "pod_uid, container_id")).awaitReady(Duration.ofSeconds(30))) {
+            WriteRequest request = WriteRequest.newBuilder()
+                    .addTimeseries(series("__name__", "up", "job", "a", "pod_uid", "1", "container_id", "x").addSamples(sample(T0, 1)))
+                    .addTimeseries(series("__name__", "up", "job", "a", "pod_uid", "2").addSamples(sample(T0 + 1000, 1)))
+                    .build();
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
+            assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".series"), "one series once both are left out");
+            assertEquals(2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE labels = '{\"job\": \"a\"}'"));
+        }
+    }
 }
