@@ -1,7 +1,7 @@
 package io.prom2pg;
 
-import static io.prom2pg.support.RemoteWrite.sample;
-import static io.prom2pg.support.RemoteWrite.series;
+import static io.prom2pg.support.Metering.namespaceCpu;
+import static io.prom2pg.support.Metering.relations;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,9 +21,7 @@ import java.util.concurrent.Future;
 
 import io.prom2pg.metering.MeteringRollup;
 import io.prom2pg.metering.Retention;
-import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
-import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
-import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.Metering;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
 import org.junit.jupiter.api.Test;
@@ -93,26 +91,8 @@ class MeteringRollupTest {
                 .awaitReady(Duration.ofSeconds(30));
     }
 
-    /** 0.5 cores requested by a pod, one sample a minute through the hour. */
     private static void write(RunningProm2pg prom2pg, String pod, OffsetDateTime hour, int samples) throws Exception {
-        TimeSeries.Builder ts = series("__name__", "metering:pod_request_cpu_cores", "namespace", "shop", "pod", pod, "node", "n1");
-        long start = hour.toInstant().toEpochMilli();
-        for (int i = 0; i < samples; i++) {
-            ts.addSamples(sample(start + i * 60_000L, 0.5));
-        }
-        // a stale marker at the end of the hour, so nothing spills into the next one
-        ts.addSamples(sample(start + 3_600_000L, Double.longBitsToDouble(0x7ff0000000000002L)));
-        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), WriteRequest.newBuilder().addTimeseries(ts).build()).statusCode());
-    }
-
-    private static long namespaceCpu(RunningProm2pg prom2pg, OffsetDateTime hour) throws Exception {
-        return TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT coalesce(sum(cpu_request_core_seconds), 0)::int8 FROM "
-                + prom2pg.schema + ".metering_namespace_rollup WHERE namespace = 'shop' AND hour = '" + hour + "'");
-    }
-
-    private static long relations(RunningProm2pg prom2pg, String name) throws Exception {
-        return TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
-                + " ON n.oid = c.relnamespace WHERE n.nspname = '" + prom2pg.schema + "' AND c.relname = '" + name + "'");
+        assertEquals(204, Metering.writePodCpuRequest(prom2pg, pod, hour, samples));
     }
 
     private static <T> T bean(RunningProm2pg prom2pg, String name, Class<T> type) {
