@@ -49,6 +49,16 @@ public final class Prom2pg {
                 if (failure[0] != null) {
                     LOG.error("Not starting: {}", failure[0]);
                     app.main.completed();
+                    return;
+                }
+                // a schema migration that retrying cannot fix ends prom2pg the same way, when it comes
+                SchemaMigrator migrator = app.context().getRegistry().lookupByNameAndType("schemaMigrator", SchemaMigrator.class);
+                if (migrator != null) {
+                    migrator.onFatal(reason -> {
+                        failure[0] = reason;
+                        LOG.error("Not starting: {}", reason);
+                        app.main.completed();
+                    });
                 }
             }
         });

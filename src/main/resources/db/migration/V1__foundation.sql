@@ -1,10 +1,13 @@
 -- prom2pg foundation schema. ${schema} is the configured schema (prom2pg.db.schema).
 
--- TimescaleDB is used when the server has it; without it, plain declarative partitioning.
+-- TimescaleDB is used when the server can load it: already created, or installed and preloaded
+-- (shared_preload_libraries); otherwise plain declarative partitioning. Created without being
+-- preloaded it ends the session with a FATAL that no EXCEPTION block catches, so it is not tried.
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
-     AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
+     AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+     AND current_setting('shared_preload_libraries') ~ '(^|[\s,"])timescaledb([\s,"]|$)' THEN
     BEGIN
       CREATE EXTENSION timescaledb;
     EXCEPTION WHEN others THEN

@@ -55,6 +55,7 @@ class HaElectionTest {
             assertEquals(503, ahead.statusCode(), ahead.body());
             assertEquals("1", ahead.headers().firstValue("Retry-After").orElse(null));
             assertTrue(ahead.body().contains("leader a has stored up to " + T0 + " ms"), ahead.body());
+            assertTrue(ahead.body().startsWith("503 remote-write: HA cluster "), ahead.body());
             assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c0", "a", T0 + 30_000, 1)).statusCode());
             assertEquals(204, postUntilAcknowledged(prom2pg, request("c0", "b", T0 + 15_000, 2)));
             assertEquals(2, count(url, schema), "the leader's two samples, none of the follower's");

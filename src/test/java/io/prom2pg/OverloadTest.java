@@ -61,7 +61,7 @@ class OverloadTest {
                             } else if (response.statusCode() == 503
                                     && "2".equals(response.headers().firstValue("Retry-After").orElse(null))) {
                                 refused.add(id);
-                                if (response.body().startsWith("overloaded")) {
+                                if (response.body().startsWith("503 remote-write: overloaded: ")) {
                                     refusedAsOverloaded.incrementAndGet();
                                 }
                             } else {

@@ -105,6 +105,19 @@ class StartupTest {
         assertTrue(out.contains("Not starting: prom2pg.embedded.settings: 'shared_buffers' is not name=value"), out);
     }
 
+    @Test
+    void should_stop_with_exit_code_2_when_the_schema_cannot_be_created_for_lack_of_a_privilege() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        try (var c = TestDatabase.connect(url); var st = c.createStatement()) {
+            st.execute("DO $$ BEGIN CREATE ROLE prom2pg_no_create LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        }
+        String out = refused(Map.of("PROM2PG_DB_URL", "jdbc:postgresql://localhost:" + TestDatabase.shared().port() + "/postgres",
+                "PROM2PG_DB_USER", "prom2pg_no_create", "PROM2PG_DB_SCHEMA", TestDatabase.newSchema("noperm")));
+        assertTrue(out.contains("Not starting: schema migration failed, and retrying cannot fix it: database localhost:"
+                + TestDatabase.shared().port() + "/postgres: ERROR: permission denied for database postgres (SQLSTATE 42501)"
+                + " - the user lacks a privilege prom2pg needs"), out);
+    }
+
     private static String refused(Map<String, String> env) throws Exception {
         Path dir = Files.createTempDirectory("prom2pg-refused");
         try (Prom2pgProcess prom2pg = Prom2pgProcess.start(dir, env)) {

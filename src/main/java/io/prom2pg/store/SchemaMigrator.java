@@ -1,6 +1,17 @@
 package io.prom2pg.store;
 
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -14,11 +25,21 @@ import org.slf4j.LoggerFactory;
 /**
  * Brings prom2pg's schema to the current version with Flyway (versioned, idempotent SQL under
  * {@code db/migration}). Runs in the background and retries with backoff while the database is
- * not reachable, so prom2pg starts (and answers 503, not ready) before its database does.
+ * not reachable, so prom2pg starts (and answers 503, not ready) before its database does. A
+ * failure that retrying cannot fix (a permission, a syntax error, a FATAL other than the server
+ * starting or stopping) ends the attempts: {@link #onFatal} hears of it, and prom2pg stops with
+ * exit code 2 and the reason. Every attempt gives back every connection it took.
  */
 public class SchemaMigrator implements OnCamelContextStarted {
 
     private static final Logger LOG = LoggerFactory.getLogger(SchemaMigrator.class);
+
+    /**
+     * V1's checksum before it learned to leave out a TimescaleDB that is not preloaded, and after:
+     * a database V1 made keeps its layout, so its recorded checksum is brought up to date.
+     */
+    static final int V1_CHECKSUM_BEFORE = -283095503;
+    static final int V1_CHECKSUM = 236762543;
 
     private DataSource dataSource;
     private String schema = "prom2pg";
@@ -26,9 +47,11 @@ public class SchemaMigrator implements OnCamelContextStarted {
     private long maxBackoffMillis = 15_000;
 
     private volatile boolean ready;
-    private final java.util.concurrent.CompletableFuture<Void> migrated = new java.util.concurrent.CompletableFuture<>();
     private volatile String lastError = "schema migration in progress";
+    private volatile String fatalError;
     private volatile boolean stopped;
+    private final CompletableFuture<Void> migrated = new CompletableFuture<>();
+    private volatile Consumer<String> onFatal = reason -> { };
     private Thread worker;
 
     public void setDataSource(DataSource dataSource) {
@@ -41,6 +64,14 @@ public class SchemaMigrator implements OnCamelContextStarted {
 
     public void setMaxBackoffMillis(long maxBackoffMillis) {
         this.maxBackoffMillis = maxBackoffMillis;
+    }
+
+    /** Who to tell when migrating failed for good (prom2pg's launcher stops with exit code 2). */
+    public void onFatal(Consumer<String> listener) {
+        this.onFatal = listener;
+        if (fatalError != null) {
+            listener.accept(fatalError);
+        }
     }
 
     @Override
@@ -71,8 +102,9 @@ public class SchemaMigrator implements OnCamelContextStarted {
         int attempt = 0;
         while (!stopped) {
             attempt++;
-            try {
-                MigrateResult result = flyway().migrate();
+            try (Attempt connections = new Attempt(dataSource)) {
+                prepare(connections);
+                MigrateResult result = flyway(connections).migrate();
                 LOG.info("Schema {} at version {} ({} migration(s) applied)", schema,
                         result.targetSchemaVersion != null ? result.targetSchemaVersion : result.initialSchemaVersion,
                         result.migrationsExecuted);
@@ -80,8 +112,14 @@ public class SchemaMigrator implements OnCamelContextStarted {
                 ready = true;
                 migrated.complete(null);
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | SQLException e) {
                 lastError = dataSource instanceof Database db ? db.explain(e) : Sql.oneLine(e);
+                if (!Sql.isTransient(e)) {
+                    fatalError = "schema migration failed, and retrying cannot fix it: " + lastError;
+                    LOG.error("{}", fatalError);
+                    onFatal.accept(fatalError);
+                    return;
+                }
                 if (attempt == 1 || attempt % 10 == 0) {
                     LOG.warn("Schema migration attempt {} failed, retrying in {} ms: {}", attempt, backoff, lastError);
                 }
@@ -95,9 +133,38 @@ public class SchemaMigrator implements OnCamelContextStarted {
         }
     }
 
-    private Flyway flyway() {
+    /**
+     * Before Flyway: says once why a TimescaleDB the server has is not used, and brings an older
+     * V1 checksum up to date.
+     */
+    private void prepare(DataSource connections) throws SQLException {
+        try (Connection c = connections.getConnection(); Statement st = c.createStatement()) {
+            boolean fresh;
+            try (ResultSet rs = st.executeQuery("SELECT to_regclass('" + schema + ".flyway_schema_history') IS NULL")) {
+                rs.next();
+                fresh = rs.getBoolean(1);
+            }
+            if (fresh) {
+                try (ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')"
+                        + " AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+                        + " AND current_setting('shared_preload_libraries') !~ '(^|[\\s,\"])timescaledb([\\s,\"]|$)'")) {
+                    rs.next();
+                    if (rs.getBoolean(1)) {
+                        LOG.warn("TimescaleDB is installed in the server but not in shared_preload_libraries: schema {} uses"
+                                + " plain partitioning (to use TimescaleDB, preload it, restart PostgreSQL, start with a new schema)",
+                                schema);
+                    }
+                }
+            } else {
+                st.executeUpdate("UPDATE " + schema + ".flyway_schema_history SET checksum = " + V1_CHECKSUM
+                        + " WHERE version = '1' AND checksum = " + V1_CHECKSUM_BEFORE);
+            }
+        }
+    }
+
+    private Flyway flyway(DataSource connections) {
         return Flyway.configure()
-                .dataSource(dataSource)
+                .dataSource(connections)
                 .schemas(schema)
                 .defaultSchema(schema)
                 .placeholders(Map.of("schema", schema))
@@ -114,7 +181,7 @@ public class SchemaMigrator implements OnCamelContextStarted {
     }
 
     /** Completes once the schema is migrated (for the start-up line saying prom2pg is ready). */
-    public java.util.concurrent.CompletionStage<Void> whenMigrated() {
+    public CompletionStage<Void> whenMigrated() {
         return migrated;
     }
 
@@ -124,5 +191,84 @@ public class SchemaMigrator implements OnCamelContextStarted {
 
     public String lastError() {
         return lastError;
+    }
+
+    /** Why migrating stopped for good, or null. */
+    public String fatalError() {
+        return fatalError;
+    }
+
+    /**
+     * The pool as one migration attempt sees it: every connection handed out is closed when the
+     * attempt ends, whatever Flyway did with it (a session ended by a FATAL is not always closed).
+     */
+    static final class Attempt implements DataSource, AutoCloseable {
+        private final DataSource pool;
+        private final List<Connection> taken = new ArrayList<>();
+
+        Attempt(DataSource pool) {
+            this.pool = pool;
+        }
+
+        @Override
+        public synchronized Connection getConnection() throws SQLException {
+            Connection c = pool.getConnection();
+            taken.add(c);
+            return c;
+        }
+
+        @Override
+        public synchronized Connection getConnection(String user, String password) throws SQLException {
+            Connection c = pool.getConnection(user, password);
+            taken.add(c);
+            return c;
+        }
+
+        @Override
+        public synchronized void close() {
+            for (Connection c : taken) {
+                try {
+                    c.close();
+                } catch (SQLException | RuntimeException e) {
+                    LOG.debug("Closing a connection of a migration attempt: {}", e.getMessage());
+                }
+            }
+            taken.clear();
+        }
+
+        @Override
+        public PrintWriter getLogWriter() throws SQLException {
+            return pool.getLogWriter();
+        }
+
+        @Override
+        public void setLogWriter(PrintWriter out) throws SQLException {
+            pool.setLogWriter(out);
+        }
+
+        @Override
+        public void setLoginTimeout(int seconds) throws SQLException {
+            pool.setLoginTimeout(seconds);
+        }
+
+        @Override
+        public int getLoginTimeout() throws SQLException {
+            return pool.getLoginTimeout();
+        }
+
+        @Override
+        public java.util.logging.Logger getParentLogger() throws SQLFeatureNotSupportedException {
+            return pool.getParentLogger();
+        }
+
+        @Override
+        public <T> T unwrap(Class<T> type) throws SQLException {
+            return pool.unwrap(type);
+        }
+
+        @Override
+        public boolean isWrapperFor(Class<?> type) throws SQLException {
+            return pool.isWrapperFor(type);
+        }
     }
 }

@@ -34,6 +34,30 @@ public final class Sql {
         return message == null ? e.getClass().getSimpleName() : firstLine(message);
     }
 
+    /**
+     * Whether trying again later can succeed: the server unreachable, starting, stopping or out of
+     * connections or resources, a lock or serialization conflict, a network error. Not: a wrong
+     * password or database, a missing privilege, a syntax error, an internal error (a FATAL such as
+     * an extension that must be preloaded), or a failure that is no SQL error at all (a migration
+     * whose checksum changed, say).
+     */
+    public static boolean isTransient(Throwable e) {
+        String state = null;
+        boolean io = false;
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                state = sql.getSQLState();
+            }
+            io |= t instanceof java.io.IOException;
+        }
+        if (state == null) {
+            return io;
+        }
+        return state.startsWith("08") || state.startsWith("53") || state.startsWith("58")
+                || state.equals("57P01") || state.equals("57P02") || state.equals("57P03") || state.equals("57014")
+                || state.equals("40001") || state.equals("40P01") || state.equals("55P03");
+    }
+
     /** What usually causes a connection failure and which setting to look at, or null. */
     public static String hint(Throwable e) {
         String state = null;

@@ -60,6 +60,13 @@ public final class TestDatabase {
         }
     }
 
+    public static String queryString(String jdbcUrl, String sql) throws SQLException {
+        try (Connection c = connect(jdbcUrl); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     /** The metric metadata stored in a schema, as {@code family -> "type|help|unit"}. */
     public static java.util.Map<String, String> storedMetadata(String jdbcUrl, String schema) throws SQLException {
         java.util.Map<String, String> stored = new java.util.TreeMap<>();
