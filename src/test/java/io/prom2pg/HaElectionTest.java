@@ -23,6 +23,7 @@ class HaElectionTest {
 
     static final long T0 = 1_795_493_700_000L;
     static final Map<String, String> FAST_FAILOVER = Map.of("prom2pg.ha.timeout-ms", "1500");
+    static final Map<String, String> SHORT_WAIT = Map.of("prom2pg.ha.follower-wait-ms", "300");
 
     @Test
     void should_store_one_copy_of_a_series_sent_by_both_replicas() throws Exception {
@@ -49,12 +50,12 @@ class HaElectionTest {
     void should_answer_503_to_a_follower_ahead_of_its_leader_and_accept_it_once_the_leader_caught_up() throws Exception {
         String url = TestDatabase.shared().jdbcUrl();
         String schema = TestDatabase.newSchema("ha");
-        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of()).awaitReady(Duration.ofSeconds(30))) {
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, SHORT_WAIT).awaitReady(Duration.ofSeconds(30))) {
             assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c0", "a", T0, 1)).statusCode());
             HttpResponse<String> ahead = RemoteWrite.post(prom2pg.writeUri(), request("c0", "b", T0 + 15_000, 2));
             assertEquals(503, ahead.statusCode(), ahead.body());
             assertEquals("1", ahead.headers().firstValue("Retry-After").orElse(null));
-            assertTrue(ahead.body().contains("leader a has stored up to " + T0 + " ms"), ahead.body());
+            assertTrue(ahead.body().contains("replica b sent 1 sample(s) its leader a has not stored yet (waited 300 ms)"), ahead.body());
             assertTrue(ahead.body().startsWith("503 remote-write: HA cluster "), ahead.body());
             assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c0", "a", T0 + 30_000, 1)).statusCode());
             assertEquals(204, postUntilAcknowledged(prom2pg, request("c0", "b", T0 + 15_000, 2)));
@@ -137,6 +138,110 @@ class HaElectionTest {
         } finally {
             pg.close();
         }
+    }
+
+    @Test
+    void should_not_take_a_leaders_later_batch_as_covering_a_series_it_has_not_stored() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("ha");
+        Map<String, String> props = Map.of("prom2pg.ha.timeout-ms", "1500", "prom2pg.ha.follower-wait-ms", "300");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, props).awaitReady(Duration.ofSeconds(30))) {
+            // scrape 1 of both series, from both replicas
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c4", "a", T0, 1, "s1", "s2")).statusCode());
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c4", "b", T0 - 3, 2, "s1", "s2")).statusCode());
+            // scrape 2: the leader's first batch (s1) is stored, then it dies before its second (s2)
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c4", "a", T0 + 5_000, 1, "s1")).statusCode());
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c4", "b", T0 + 4_997, 2, "s1")).statusCode(),
+                    "s1's copy is stored: covered");
+            HttpResponse<String> s2 = RemoteWrite.post(prom2pg.writeUri(), batch("c4", "b", T0 + 4_997, 2, "s2"));
+            assertEquals(503, s2.statusCode(), "not covered by s1's later sample: " + s2.body());
+            // retried, as Prometheus does, until the lease moves to b and its sample is stored
+            assertEquals(204, postUntilAcknowledged(prom2pg, batch("c4", "b", T0 + 4_997, 2, "s2")));
+            assertEquals("b", leader(url, schema, "prometheus=c4"));
+            assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema
+                    + ".metrics WHERE name = 'test_ha' AND labels->>'s' = 's2' AND time > 'epoch'::timestamptz + interval '"
+                    + T0 + " milliseconds'"), "the follower's s2 of scrape 2 is stored");
+            assertEquals(3, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE value = 1"));
+        }
+    }
+
+    @Test
+    void should_store_a_followers_series_its_leader_went_past_without() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("ha");
+        Map<String, String> props = Map.of("prom2pg.ha.timeout-ms", "1500", "prom2pg.ha.follower-wait-ms", "300");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, props).awaitReady(Duration.ofSeconds(30))) {
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c5", "a", T0 + 10_000, 1, "s1")).statusCode());
+            // s3: a target only the follower reaches, 10 s behind the leader's progress (> the 1.5 s timeout)
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c5", "b", T0, 2, "s1", "s3")).statusCode());
+            assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE labels->>'s' = 's3'"));
+            assertEquals(1, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE labels->>'s' = 's1'"),
+                    "s1 only from the leader");
+        }
+    }
+
+    @Test
+    void should_acknowledge_followers_at_once_and_move_the_lease_within_the_timeout_in_immediate_mode() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("ha");
+        Map<String, String> props = Map.of("prom2pg.ha.timeout-ms", "2000", "prom2pg.ha.follower-ack", "immediate");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, props).awaitReady(Duration.ofSeconds(30))) {
+            long last = 0;
+            for (int i = 0; i < 10; i++) { // the leader writes for 2.5 s, past one lease renewal
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c6", "a", T0 + i * 250L, 1, "s1")).statusCode());
+                last = System.nanoTime();
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c6", "b", T0 + i * 250L + 100, 2, "s1")).statusCode());
+                Thread.sleep(250);
+            }
+            int i = 10;
+            while (!"b".equals(leader(url, schema, "prometheus=c6"))) {
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c6", "b", T0 + i++ * 250L, 2, "s1")).statusCode());
+                Thread.sleep(50);
+            }
+            long movedMillis = (System.nanoTime() - last) / 1_000_000;
+            assertTrue(movedMillis >= 1_800 - 100 && movedMillis <= 2_000 + 400,
+                    "the lease moved " + movedMillis + " ms after the leader's last write (timeout 2000, renewed every 200)");
+            assertEquals(0, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE value = 2 AND time < "
+                    + "'epoch'::timestamptz + interval '" + (T0 + 2_500) + " milliseconds'"), "no follower copy while a led");
+        }
+    }
+
+    @Test
+    void should_keep_replica_labels_and_store_both_when_election_is_off() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("ha");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.ha.enabled", "false"))
+                .awaitReady(Duration.ofSeconds(30))) {
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c7", "a", T0, 1)).statusCode());
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c7", "b", T0, 2)).statusCode());
+            assertEquals(2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".series WHERE labels ? 'prometheus_replica'"));
+            assertEquals(2, count(url, schema));
+        }
+    }
+
+    @Test
+    void should_pair_a_plain_prometheus_cluster_label_with_its_replica_label() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("ha");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of()).awaitReady(Duration.ofSeconds(30))) {
+            for (String replica : new String[] {"replica-a", "replica-b"}) {
+                WriteRequest r = WriteRequest.newBuilder().addTimeseries(series("__name__", "test_ha", "cluster", "prod-eu-1",
+                        "__replica__", replica).addSamples(sample(T0, replica.endsWith("a") ? 1 : 2))).build();
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), r).statusCode());
+            }
+            assertEquals(1, count(url, schema), "one copy: cluster / __replica__ are an HA pair");
+            assertEquals(0, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".series WHERE labels ? '__replica__'"));
+        }
+    }
+
+    /** One sample of each named series (label s) of a cluster's replica. */
+    private static WriteRequest batch(String cluster, String replica, long t, double value, String... names) {
+        WriteRequest.Builder b = WriteRequest.newBuilder();
+        for (String name : names) {
+            b.addTimeseries(series("__name__", "test_ha", "s", name, "prometheus", cluster, "prometheus_replica", replica)
+                    .addSamples(sample(t, value)));
+        }
+        return b.build();
     }
 
     private static WriteRequest request(String cluster, String replica, long t, double value) {

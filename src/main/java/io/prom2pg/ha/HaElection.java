@@ -6,6 +6,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -17,7 +20,10 @@ import javax.sql.DataSource;
 import io.prom2pg.decode.DecodedWrite;
 import io.prom2pg.decode.Labels;
 import io.prom2pg.store.Schema;
+import io.prom2pg.observe.IngestMetrics;
 import io.prom2pg.store.Sql;
+import io.prom2pg.store.StoredTimes;
+import io.prom2pg.store.WriteBatch;
 import io.prom2pg.store.StorageUnavailableException;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -30,12 +36,19 @@ import org.slf4j.LoggerFactory;
  * leader renews its lease as it writes; when it has been silent for the timeout, the next
  * replica to write takes the lease over. Lease times are the database's clock.
  *
- * <p>A follower's request is acknowledged (and dropped) only when the leader has already stored
- * samples at least as new as the request's newest: the lease row keeps the leader's progress.
- * A follower ahead of its leader is answered 503 and retries, so when a leader dies, what its
- * follower sent meanwhile is stored after the takeover instead of being acknowledged and lost.
- * With {@code followerAck = immediate}, followers are acknowledged at once instead (fewer
- * retries; a failover may then lose up to the lease timeout of the follower's samples).
+ * <p>A follower's sample is acknowledged and dropped only when the store holds its series (the
+ * replica label left out, so the leader's series) at that time or later: the leader's copy of the
+ * same scrape is stored. Coverage is per series, read from the store, so Prometheus splitting a
+ * scrape over batches and shards, or retrying batches out of order, does not matter. A follower's
+ * request with samples not covered yet waits for the leader (up to the follower wait), then is
+ * answered 503 and retried; when the leader dies meanwhile, the lease moves and the follower's
+ * samples are stored. A follower sample the leader has gone past by more than the lease timeout
+ * without storing its series (a target only the follower reaches) is stored as well. With
+ * {@code followerAck = immediate}, followers are acknowledged at once instead (no waiting; a
+ * failover may then lose up to the lease timeout of the follower's samples).
+ *
+ * <p>The leader renews its lease as it writes, at most every tenth of the timeout, so the lease
+ * runs out between 0.9 and 1 timeout after the leader's last write, in both modes.
  *
  * <p>Cluster and replica label names are configured as two lists paired by position; the first
  * pair found on a request's first series applies. A request with none of them is not an HA
@@ -46,7 +59,16 @@ public class HaElection {
     private static final Logger LOG = LoggerFactory.getLogger(HaElection.class);
 
     /** The answer for one request. */
-    public enum Decision { NOT_HA, LEADER, FOLLOWER }
+    public enum Decision {
+        /** Not from an HA pair: stored as it is. */
+        NOT_HA,
+        /** From its cluster's leader: stored, and its progress recorded. */
+        LEADER,
+        /** From a follower, acknowledged at once (follower-ack immediate). */
+        FOLLOWER,
+        /** From a follower: what the leader's copy covers is dropped, see {@link #cover}. */
+        FOLLOWER_CHECK
+    }
 
     private record Pair(String cluster, String replica) {
     }
@@ -62,6 +84,8 @@ public class HaElection {
     public static final String CLUSTER_PROPERTY = "prom2pgHaCluster";
     public static final String NEWEST_PROPERTY = "prom2pgHaNewest";
     public static final String REPLICA_PROPERTY = "prom2pgHaReplica";
+    /** The route's property holding the {@link Decision}; {@link #cover} sets it to LEADER on a takeover. */
+    public static final String DECISION_PROPERTY = "prom2pgHa";
 
     private static final long NO_TIME = Long.MIN_VALUE;
     private static final long REREAD_NANOS = 100_000_000L;
@@ -74,6 +98,9 @@ public class HaElection {
     private List<Pair> pairs = List.of();
     private long timeoutMillis = 30_000;
     private boolean followerAckImmediate;
+    private long followerWaitMillis = 10_000;
+    private long pollMillis = 200;
+    private IngestMetrics metrics;
     private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
     /** Per cluster led from here: the newest sample time written to the lease row. */
     private final ConcurrentHashMap<String, AtomicLong> progress = new ConcurrentHashMap<>();
@@ -136,6 +163,15 @@ public class HaElection {
         this.timeoutMillis = timeoutMillis;
     }
 
+    /** How long a follower's request waits for its leader's copy before it is answered 503 and retried. */
+    public void setFollowerWaitMillis(long followerWaitMillis) {
+        this.followerWaitMillis = followerWaitMillis;
+    }
+
+    public void setMetrics(IngestMetrics metrics) {
+        this.metrics = metrics;
+    }
+
     /** {@code covered} (the default): acknowledge a follower once its leader has stored as new; {@code immediate}: at once. */
     public void setFollowerAck(String mode) {
         switch (mode.trim()) {
@@ -146,9 +182,10 @@ public class HaElection {
     }
 
     /**
-     * Decides whether this request's samples are stored (leader) or dropped (follower), and
-     * leaves the cluster and the request's newest sample time on the exchange for {@link #stored}.
-     * A follower ahead of its leader gets a {@link FollowerAheadException} (503, retried).
+     * Decides whether this request's samples are stored (leader), dropped at once (a follower,
+     * acknowledged immediately) or checked against the leader's copy ({@link #cover}), and leaves
+     * the cluster, the replica and the request's newest sample time on the exchange for
+     * {@link #cover} and {@link #stored}.
      */
     public Decision decide(DecodedWrite write, Exchange exchange) {
         if (!enabled || pairs.isEmpty() || write.seriesCount() == 0) {
@@ -160,7 +197,7 @@ public class HaElection {
             String replica = value(labels, pair.replica());
             if (cluster != null && replica != null) {
                 String key = pair.cluster() + "=" + cluster;
-                // the leader's progress and a follower's coverage are only needed when followers wait
+                // the leader's progress is only needed when followers wait for it
                 long newest = followerAckImmediate ? NO_TIME : newest(write);
                 exchange.setProperty(CLUSTER_PROPERTY, key);
                 exchange.setProperty(NEWEST_PROPERTY, newest);
@@ -250,34 +287,142 @@ public class HaElection {
         long now = System.nanoTime();
         Lease lease = leases.get(cluster);
         if (lease != null && now < lease.validUntilNanos()) {
-            if (lease.leader().equals(replica)) {
-                if (now < lease.renewAfterNanos()) {
-                    return Decision.LEADER;
-                }
-            } else if (covered(lease, newest)) {
-                return Decision.FOLLOWER;
-            } else if (now - lease.readNanos() < REREAD_NANOS) {
-                throw ahead(cluster, replica, lease, newest);
+            if (!lease.leader().equals(replica)) {
+                return follower();
+            }
+            if (now < lease.renewAfterNanos()) {
+                return Decision.LEADER;
             }
         }
         lease = claim(cluster, replica, now);
-        if (lease.leader().equals(replica)) {
-            return Decision.LEADER;
-        }
-        if (covered(lease, newest)) {
-            return Decision.FOLLOWER;
-        }
-        throw ahead(cluster, replica, lease, newest);
+        return lease.leader().equals(replica) ? Decision.LEADER : follower();
     }
 
-    private boolean covered(Lease lease, long newest) {
-        return followerAckImmediate || newest <= lease.leaderTime();
+    private Decision follower() {
+        return followerAckImmediate ? Decision.FOLLOWER : Decision.FOLLOWER_CHECK;
     }
 
-    private static FollowerAheadException ahead(String cluster, String replica, Lease lease, long newest) {
-        return new FollowerAheadException("HA cluster " + cluster + ": replica " + replica + " sent samples up to "
-                + newest + " ms, its leader " + lease.leader() + " has stored up to "
-                + (lease.leaderTime() == NO_TIME ? "nothing yet" : lease.leaderTime() + " ms"));
+    /**
+     * For a follower's request, resolved to the stored series: the samples to store, none when the
+     * leader's copy covers them all (they are dropped and counted). Waits up to the follower wait
+     * for samples not covered yet, re-reading the lease meanwhile; if the lease runs out, this
+     * replica takes it over and its whole request is stored. A sample the leader has gone past by
+     * more than the lease timeout without storing its series is stored. Anything else still not
+     * covered at the end is a {@link FollowerAheadException} (503, retried).
+     */
+    public WriteBatch cover(WriteBatch batch, Exchange exchange) throws InterruptedException {
+        String cluster = exchange.getProperty(CLUSTER_PROPERTY, String.class);
+        String replica = exchange.getProperty(REPLICA_PROPERTY, String.class);
+        Coverage samples = Coverage.of(batch);
+        long deadline = System.nanoTime() + followerWaitMillis * 1_000_000;
+        while (true) {
+            samples.refresh(dataSource, schema);
+            long now = System.nanoTime();
+            Lease lease = leases.get(cluster);
+            if (lease == null || now >= lease.validUntilNanos() || now - lease.readNanos() >= 1_000_000_000L) {
+                lease = claim(cluster, replica, now);
+            }
+            if (lease.leader().equals(replica)) {
+                exchange.setProperty(DECISION_PROPERTY, Decision.LEADER); // took over: this replica's copy is the one
+                return batch;
+            }
+            long gapBefore = lease.leaderTime() == NO_TIME ? NO_TIME : lease.leaderTime() - timeoutMillis;
+            int waiting = samples.waiting(gapBefore);
+            if (waiting == 0) {
+                WriteBatch gaps = batch.retain((series, time) -> !samples.covered(series, time) && time < gapBefore);
+                if (metrics != null) {
+                    metrics.followerDropped(batch.getSampleCount() - gaps.getSampleCount());
+                }
+                if (gaps.getSampleCount() > 0) {
+                    LOG.debug("HA cluster {}: storing {} sample(s) of replica {} its leader {} went past without", cluster,
+                            gaps.getSampleCount(), replica, lease.leader());
+                }
+                return gaps;
+            }
+            if (now >= deadline) {
+                throw new FollowerAheadException("HA cluster " + cluster + ": replica " + replica + " sent " + waiting
+                        + " sample(s) its leader " + lease.leader() + " has not stored yet (waited " + followerWaitMillis + " ms)");
+            }
+            Thread.sleep(Math.max(1, Math.min(pollMillis, (deadline - now) / 1_000_000)));
+        }
+    }
+
+    /** A follower's samples against what the store holds of their series, re-read for those not covered yet. */
+    private static final class Coverage {
+        private final long[] seriesIds;
+        private final long[] times;
+        /** Per distinct series id: the earliest and newest time sent, and the newest time stored. */
+        private final Map<Long, long[]> bySeries;
+
+        private Coverage(long[] seriesIds, long[] times, Map<Long, long[]> bySeries) {
+            this.seriesIds = seriesIds;
+            this.times = times;
+            this.bySeries = bySeries;
+        }
+
+        static Coverage of(WriteBatch batch) {
+            int n = batch.getSampleCount();
+            long[] ids = new long[n];
+            long[] ts = new long[n];
+            Map<Long, long[]> by = new HashMap<>();
+            int k = 0;
+            for (var chunk : batch.getChunks()) {
+                long[] series = chunk.getSeries();
+                long[] times = chunk.getTimes();
+                for (int i = 0; i < chunk.getSize() && k < n; i++, k++) {
+                    ids[k] = series[i];
+                    ts[k] = times[i];
+                    long[] s = by.computeIfAbsent(series[i], x -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE, StoredTimes.NONE});
+                    s[0] = Math.min(s[0], times[i]);
+                    s[1] = Math.max(s[1], times[i]);
+                }
+            }
+            return new Coverage(Arrays.copyOf(ids, k), Arrays.copyOf(ts, k), by);
+        }
+
+        /** Reads the newest stored time of every series whose newest sample sent is not covered yet. */
+        void refresh(DataSource dataSource, String schema) {
+            List<Long> open = new ArrayList<>();
+            for (var e : bySeries.entrySet()) {
+                if (e.getValue()[2] < e.getValue()[1]) {
+                    open.add(e.getKey());
+                }
+            }
+            if (open.isEmpty()) {
+                return;
+            }
+            long[] ids = new long[open.size()];
+            long[] from = new long[open.size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = open.get(i);
+                from[i] = bySeries.get(ids[i])[0];
+            }
+            try (Connection c = dataSource.getConnection()) {
+                long[] newest = StoredTimes.newest(c, schema, "samples", ids, from);
+                for (int i = 0; i < ids.length; i++) {
+                    long[] s = bySeries.get(ids[i]);
+                    s[2] = Math.max(s[2], newest[i]);
+                }
+            } catch (SQLException e) {
+                throw new StorageUnavailableException("HA coverage check failed: " + Sql.oneLine(e), e);
+            }
+        }
+
+        boolean covered(long series, long time) {
+            long[] s = bySeries.get(series);
+            return s != null && s[2] != StoredTimes.NONE && time <= s[2];
+        }
+
+        /** Samples neither covered nor behind the leader's progress by more than the timeout. */
+        int waiting(long gapBefore) {
+            int n = 0;
+            for (int i = 0; i < seriesIds.length; i++) {
+                if (!covered(seriesIds[i], times[i]) && (gapBefore == NO_TIME || times[i] >= gapBefore)) {
+                    n++;
+                }
+            }
+            return n;
+        }
     }
 
     /**
@@ -326,7 +471,9 @@ public class HaElection {
             throw new StorageUnavailableException("HA lease check for " + cluster + " failed: " + Sql.oneLine(e), e);
         }
         long remaining = (long) (Math.max(0, remainingMillis) * 1_000_000);
-        Lease lease = new Lease(leader, now + remaining, now + remaining / 2, leaderTime, now);
+        // renewed at most every tenth of the timeout: the lease runs out 0.9 to 1 timeout after the last write
+        long renewal = Math.min(remaining / 2, timeoutMillis * 100_000L);
+        Lease lease = new Lease(leader, now + remaining, now + renewal, leaderTime, now);
         Lease previous = leases.put(cluster, lease);
         if (previous == null || !previous.leader().equals(leader)) {
             progress.remove(cluster);

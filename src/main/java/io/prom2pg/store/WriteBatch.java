@@ -58,4 +58,35 @@ public final class WriteBatch {
     public int getSampleCount() {
         return sampleCount;
     }
+
+    /** Which of a batch's samples to keep, by series id and time (ms). */
+    @FunctionalInterface
+    public interface SampleFilter {
+        boolean keep(long seriesId, long timeMillis);
+    }
+
+    /** The samples the filter keeps, in the same time windows; no metadata, histograms or exemplars. */
+    public WriteBatch retain(SampleFilter filter) {
+        java.util.List<SampleChunk> kept = new java.util.ArrayList<>();
+        int count = 0;
+        for (SampleChunk chunk : chunks) {
+            SampleChunk k = null;
+            long[] times = chunk.getTimes();
+            long[] series = chunk.getSeries();
+            double[] values = chunk.getValues();
+            for (int i = 0; i < chunk.getSize(); i++) {
+                if (filter.keep(series[i], times[i])) {
+                    if (k == null) {
+                        k = new SampleChunk(chunk.getWindow(), 16);
+                    }
+                    k.add(times[i], series[i], values[i]);
+                }
+            }
+            if (k != null) {
+                kept.add(k);
+                count += k.getSize();
+            }
+        }
+        return new WriteBatch(java.util.List.copyOf(kept), MetadataBatch.of(java.util.List.of()), count);
+    }
 }
