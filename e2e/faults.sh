@@ -49,7 +49,7 @@ psql_() { "$PGBIN/psql" -h 127.0.0.1 -p $PGPORT -U postgres -d postgres -At "$@"
 start_instance() {
   PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=$2 PROM2PG_MANAGEMENT_PORT=$3 \
   PROM2PG_DB_URL=$JDBC PROM2PG_DB_USER=postgres PROM2PG_DB_PING_INTERVAL_MS=500 \
-  PROM2PG_DB_LOCK_TIMEOUT_MS=2000 PROM2PG_HA_TIMEOUT_MS=5000 \
+  PROM2PG_DB_LOCK_TIMEOUT_MS=2000 PROM2PG_HA_TIMEOUT_MS=5000 PROM2PG_HA_FOLLOWER_WAIT_MS=1000 \
     bin/prom2pg >>"$WORK/$1.log" 2>&1 &
   PIDS[$1]=$!
   await_ready "$3" 60 || { tail -40 "$WORK/$1.log"; exit 1; }
@@ -158,6 +158,7 @@ for scenario in $SCENARIOS; do
     leader=$(psql_ -c "SELECT leader FROM prom2pg.ha_leases WHERE cluster = 'cluster=failover'")
     log "leader: $leader, $((SECONDS - stopped)) s after replica a stopped (HA timeout 5 s)"
     [ "$leader" = b ] || { log "two-instances: the lease did not move to b"; FAILED+=(two-instances-failover); }
+    # b waits for a's copy up to 1 s (PROM2PG_HA_FOLLOWER_WAIT_MS), so while a is gone it is refused and retries
     wait $SB || { log "two-instances: the follower was never refused while ahead of its leader"; FAILED+=(two-instances-ahead); }
     check failover "$WORK/a.acks,$WORK/b.acks" 1,0
     # after the takeover, b's own copies (timestamps on whole seconds) are the stored ones
