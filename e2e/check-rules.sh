@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the metering PrometheusRule with promtool (Debian's prometheus package): the rule
+# Checks the metering PrometheusRule, and prom2pg's alerts, with promtool (Debian's prometheus package): the rule
 # groups are taken out of the custom resource and checked as a Prometheus rules file, and the
 # recorded series are exactly the predecessor's 16 metering:* series; then promtool's rule unit
 # tests (deploy/tests/metering-rules.test.yml) feed them kube-state-metrics v2 series.
@@ -32,3 +32,15 @@ PY
 promtool check rules "$work/rules.yml"
 cp deploy/tests/metering-rules.test.yml "$work/"
 promtool test rules "$work/metering-rules.test.yml"
+
+# prom2pg's alerts: the same, with their unit tests (deploy/tests/alert-rules.test.yml)
+python3 - deploy/base/prometheusrule-alerts.yaml "$work/alerts.yml" <<'PY'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+assert doc["kind"] == "PrometheusRule" and doc["metadata"]["name"] == "prom2pg-alerts", "not prom2pg's alerts"
+yaml.safe_dump({"groups": doc["spec"]["groups"]}, open(sys.argv[2], "w"))
+print(f"check-rules: {sum(len(g['rules']) for g in doc['spec']['groups'])} prom2pg alerts")
+PY
+promtool check rules "$work/alerts.yml"
+cp deploy/tests/alert-rules.test.yml "$work/"
+promtool test rules "$work/alert-rules.test.yml"

@@ -11,7 +11,7 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
  * Readiness: up only when the schema is migrated and the last database ping succeeded. Reads
  * state kept by the ping route, so a probe never waits on a connection.
  */
-public class DatabaseReadinessCheck extends AbstractHealthCheck {
+public class DatabaseReadinessCheck extends AbstractHealthCheck implements org.apache.camel.spi.OnCamelContextStarted {
 
     private Database database;
     private SchemaMigrator migrator;
@@ -26,6 +26,21 @@ public class DatabaseReadinessCheck extends AbstractHealthCheck {
 
     public void setMigrator(SchemaMigrator migrator) {
         this.migrator = migrator;
+    }
+
+    /** Readiness as a metric too, {@code prom2pg_ready} (1 or 0), for alerts that outlive a probe's restarts. */
+    @Override
+    public void onContextStarted(org.apache.camel.CamelContext context) {
+        var registry = context.getRegistry().lookupByNameAndType("metricsRegistry", io.micrometer.core.instrument.MeterRegistry.class);
+        if (registry != null) {
+            io.micrometer.core.instrument.Gauge.builder("prom2pg.ready", this, c -> c.isReady() ? 1 : 0)
+                    .description("1 when the schema is migrated and the database answers, as the readiness probe says")
+                    .register(registry);
+        }
+    }
+
+    public boolean isReady() {
+        return migrator.isReady() && database.isReachable();
     }
 
     @Override

@@ -85,8 +85,11 @@ public class IngestMetrics implements OnCamelContextStarted {
             REASON_HA_FOLLOWER, REASON_FILTERED}) {
             rejectedCounter(reason);
         }
-        requestsRejected.computeIfAbsent("overloaded", k -> Counter.builder("prom2pg.requests.rejected")
-                .description("Requests refused before decoding, by reason").tag("reason", k).register(r));
+        // listed at 0 from the start, so that alerts on their rate have a series to work on
+        for (String reason : new String[] {"overloaded", "ha_follower_ahead"}) {
+            requestsRejected.computeIfAbsent(reason, k -> Counter.builder("prom2pg.requests.rejected")
+                    .description("Requests refused before decoding, by reason").tag("reason", k).register(r));
+        }
     }
 
     private MeterRegistry registry() {
