@@ -166,6 +166,24 @@ class HaElectionTest {
     }
 
     @Test
+    void should_take_the_leaders_sample_of_the_same_scrape_as_covering_whichever_replica_scraped_first() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("ha");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, SHORT_WAIT).awaitReady(Duration.ofSeconds(30))) {
+            // 1-minute scrapes; the leader scrapes 20 s before the follower in each interval
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c8", "a", T0, 1, "s1")).statusCode());
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c8", "a", T0 + 60_000, 1, "s1")).statusCode());
+            long started = System.nanoTime();
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), batch("c8", "b", T0 + 80_000, 2, "s1")).statusCode(),
+                    "the leader's sample 20 s earlier is the same scrape (within half the 60 s interval)");
+            assertTrue((System.nanoTime() - started) / 1_000_000 < 300, "answered without waiting");
+            HttpResponse<String> next = RemoteWrite.post(prom2pg.writeUri(), batch("c8", "b", T0 + 100_000, 2, "s1"));
+            assertEquals(503, next.statusCode(), "40 s after the leader's newest: the next scrape, not stored yet: " + next.body());
+            assertEquals(2, count(url, schema));
+        }
+    }
+
+    @Test
     void should_store_a_followers_series_its_leader_went_past_without() throws Exception {
         String url = TestDatabase.shared().jdbcUrl();
         String schema = TestDatabase.newSchema("ha");

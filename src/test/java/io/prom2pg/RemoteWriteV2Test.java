@@ -38,7 +38,8 @@ class RemoteWriteV2Test {
     @BeforeAll
     static void start() throws Exception {
         url = TestDatabase.shared().jdbcUrl();
-        prom2pg = RunningProm2pg.start(url, TestDatabase.newSchema("v2"), Map.of()).awaitReady(Duration.ofSeconds(30));
+        prom2pg = RunningProm2pg.start(url, TestDatabase.newSchema("v2"), Map.of("prom2pg.ha.timeout-ms", "1500",
+                "prom2pg.ha.follower-wait-ms", "300")).awaitReady(Duration.ofSeconds(30));
     }
 
     @AfterAll
@@ -178,6 +179,33 @@ class RemoteWriteV2Test {
         assertEquals(415, unsupported.statusCode());
         assertEquals("0", unsupported.headers().firstValue("X-Prometheus-Remote-Write-Samples-Written").orElse(null),
                 "4xx answers to 2.0 requests carry the counts too");
+    }
+
+    @Test
+    void should_acknowledge_an_ha_followers_histograms_only_once_its_leaders_copy_is_stored() throws Exception {
+        assertEquals(204, post(histogramOf("a", T0), V2).statusCode());
+        assertEquals(204, post(histogramOf("b", T0 - 3), V2).statusCode(), "the leader's copy of the scrape is stored");
+        HttpResponse<String> ahead = post(histogramOf("b", T0 + 15_000), V2);
+        assertEquals(503, ahead.statusCode(), "a histogram the leader has not stored: " + ahead.body());
+        // the leader stops: retried until the lease moves, then the follower's histogram is stored
+        int status = 503;
+        for (int attempt = 0; attempt < 50 && status == 503; attempt++) {
+            status = post(histogramOf("b", T0 + 15_000), V2).statusCode();
+            Thread.sleep(100);
+        }
+        assertEquals(204, status);
+        String h = prom2pg.schema + ".native_histograms WHERE name = 'test_v2_ha'";
+        assertEquals(2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + h), "the leader's first, the follower's after");
+    }
+
+    private static Request histogramOf(String replica, long t) {
+        Symbols s = new Symbols();
+        return Request.newBuilder()
+                .addTimeseries(TimeSeries.newBuilder()
+                        .addAllLabelsRefs(s.refs("__name__", "test_v2_ha", "prometheus", "v2ha", "prometheus_replica", replica))
+                        .addHistograms(Histogram.newBuilder().setCountInt(3).setSum(0.75).setSchema(0).setTimestamp(t)
+                                .addPositiveSpans(BucketSpan.newBuilder().setOffset(0).setLength(1)).addAllPositiveDeltas(List.of(3L))))
+                .addAllSymbols(s.table()).build();
     }
 
     private static HttpResponse<String> post(Request request, String contentType) throws Exception {

@@ -6,7 +6,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.HashSet;
@@ -37,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * replica to write takes the lease over. Lease times are the database's clock.
  *
  * <p>A follower's sample is acknowledged and dropped only when the store holds its series (the
- * replica label left out, so the leader's series) at that time or later: the leader's copy of the
- * same scrape is stored. Coverage is per series, read from the store, so Prometheus splitting a
+ * replica label left out, so the leader's series) at that time or later, less half the series'
+ * interval: the leader's copy of the same scrape is stored. Coverage is per series, read from the store, so Prometheus splitting a
  * scrape over batches and shards, or retrying batches out of order, does not matter. A follower's
  * request with samples not covered yet waits for the leader (up to the follower wait), then is
  * answered 503 and retried; when the leader dies meanwhile, the lease moves and the follower's
@@ -47,8 +46,9 @@ import org.slf4j.LoggerFactory;
  * {@code followerAck = immediate}, followers are acknowledged at once instead (no waiting; a
  * failover may then lose up to the lease timeout of the follower's samples).
  *
- * <p>The leader renews its lease as it writes, at most every tenth of the timeout, so the lease
- * runs out between 0.9 and 1 timeout after the leader's last write, in both modes.
+ * <p>The leader renews its lease as it writes (covered: each write that moves its progress;
+ * immediate: at most every tenth of the timeout), so the lease runs out between 0.9 and 1 timeout
+ * after the leader's last write, in both modes.
  *
  * <p>Cluster and replica label names are configured as two lists paired by position; the first
  * pair found on a request's first series applies. A request with none of them is not an HA
@@ -100,6 +100,7 @@ public class HaElection {
     private boolean followerAckImmediate;
     private long followerWaitMillis = 10_000;
     private long pollMillis = 200;
+    private java.util.concurrent.Semaphore waiting = new java.util.concurrent.Semaphore(8);
     private IngestMetrics metrics;
     private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
     /** Per cluster led from here: the newest sample time written to the lease row. */
@@ -168,11 +169,19 @@ public class HaElection {
         this.followerWaitMillis = followerWaitMillis;
     }
 
+    /**
+     * How many follower requests may wait for their leader's copy at once; the others are answered
+     * at once (a waiting request holds an HTTP worker thread).
+     */
+    public void setFollowerMaxWaiting(int followerMaxWaiting) {
+        this.waiting = new java.util.concurrent.Semaphore(Math.max(0, followerMaxWaiting));
+    }
+
     public void setMetrics(IngestMetrics metrics) {
         this.metrics = metrics;
     }
 
-    /** {@code covered} (the default): acknowledge a follower once its leader has stored as new; {@code immediate}: at once. */
+    /** {@code covered} (the default): acknowledge a follower once its leader has stored further; {@code immediate}: at once. */
     public void setFollowerAck(String mode) {
         switch (mode.trim()) {
             case "covered" -> followerAckImmediate = false;
@@ -304,87 +313,135 @@ public class HaElection {
 
     /**
      * For a follower's request, resolved to the stored series: the samples to store, none when the
-     * leader's copy covers them all (they are dropped and counted). Waits up to the follower wait
-     * for samples not covered yet, re-reading the lease meanwhile; if the lease runs out, this
-     * replica takes it over and its whole request is stored. A sample the leader has gone past by
-     * more than the lease timeout without storing its series is stored. Anything else still not
-     * covered at the end is a {@link FollowerAheadException} (503, retried).
+     * leader's copy covers them all (they are dropped and counted). A sample is covered when the
+     * store holds its series at its time or later, less half the series' interval (the two newest
+     * stored samples give it): the leader's sample of the same scrape, whichever replica scraped
+     * first. Waits up to the follower wait for samples not covered yet (at most
+     * {@code followerMaxWaiting} requests at once; the others are answered at once), re-reading the
+     * lease meanwhile; if the lease runs out, this replica takes it over and what is not covered is
+     * stored. A sample the leader has gone past by more than the lease timeout (or two intervals)
+     * without storing its series is stored. Anything else not covered at the end is a
+     * {@link FollowerAheadException} (503, retried).
      */
     public WriteBatch cover(WriteBatch batch, Exchange exchange) throws InterruptedException {
         String cluster = exchange.getProperty(CLUSTER_PROPERTY, String.class);
         String replica = exchange.getProperty(REPLICA_PROPERTY, String.class);
         Coverage samples = Coverage.of(batch);
-        long deadline = System.nanoTime() + followerWaitMillis * 1_000_000;
-        while (true) {
-            samples.refresh(dataSource, schema);
-            long now = System.nanoTime();
-            Lease lease = leases.get(cluster);
-            if (lease == null || now >= lease.validUntilNanos() || now - lease.readNanos() >= 1_000_000_000L) {
-                lease = claim(cluster, replica, now);
-            }
-            if (lease.leader().equals(replica)) {
-                exchange.setProperty(DECISION_PROPERTY, Decision.LEADER); // took over: this replica's copy is the one
-                return batch;
-            }
-            long gapBefore = lease.leaderTime() == NO_TIME ? NO_TIME : lease.leaderTime() - timeoutMillis;
-            int waiting = samples.waiting(gapBefore);
-            if (waiting == 0) {
-                WriteBatch gaps = batch.retain((series, time) -> !samples.covered(series, time) && time < gapBefore);
-                if (metrics != null) {
-                    metrics.followerDropped(batch.getSampleCount() - gaps.getSampleCount());
+        boolean mayWait = waiting.tryAcquire();
+        try {
+            long deadline = System.nanoTime() + (mayWait ? followerWaitMillis * 1_000_000 : 0);
+            while (true) {
+                samples.refresh(dataSource, schema);
+                long now = System.nanoTime();
+                Lease lease = leases.get(cluster);
+                if (lease == null || now >= lease.validUntilNanos() || now - lease.readNanos() >= 1_000_000_000L) {
+                    lease = claim(cluster, replica, now);
                 }
-                if (gaps.getSampleCount() > 0) {
-                    LOG.debug("HA cluster {}: storing {} sample(s) of replica {} its leader {} went past without", cluster,
-                            gaps.getSampleCount(), replica, lease.leader());
+                if (lease.leader().equals(replica)) {
+                    // took over: this replica's copy is the one from now on; what the old leader stored stays
+                    exchange.setProperty(DECISION_PROPERTY, Decision.LEADER);
+                    return batch.retain((series, time) -> !samples.covered(series, time), true);
                 }
-                return gaps;
+                long progress = lease.leaderTime();
+                int notCovered = samples.waiting(progress, timeoutMillis);
+                if (notCovered == 0) {
+                    WriteBatch gaps = batch.retain((series, time) -> !samples.covered(series, time), samples.histogramGaps());
+                    if (metrics != null) {
+                        metrics.followerDropped(batch.getSampleCount() - gaps.getSampleCount());
+                    }
+                    if (gaps.getSampleCount() > 0) {
+                        LOG.debug("HA cluster {}: storing {} sample(s) of replica {} its leader {} went past without", cluster,
+                                gaps.getSampleCount(), replica, lease.leader());
+                    }
+                    return gaps;
+                }
+                if (now >= deadline) {
+                    throw new FollowerAheadException("HA cluster " + cluster + ": replica " + replica + " sent " + notCovered
+                            + " sample(s) its leader " + lease.leader() + " has not stored yet (waited "
+                            + (mayWait ? followerWaitMillis : 0) + " ms)");
+                }
+                Thread.sleep(Math.max(1, Math.min(pollMillis, (deadline - now) / 1_000_000)));
             }
-            if (now >= deadline) {
-                throw new FollowerAheadException("HA cluster " + cluster + ": replica " + replica + " sent " + waiting
-                        + " sample(s) its leader " + lease.leader() + " has not stored yet (waited " + followerWaitMillis + " ms)");
+        } finally {
+            if (mayWait) {
+                waiting.release();
             }
-            Thread.sleep(Math.max(1, Math.min(pollMillis, (deadline - now) / 1_000_000)));
         }
     }
 
-    /** A follower's samples against what the store holds of their series, re-read for those not covered yet. */
+    /** A follower's samples and histograms against what the store holds of their series. */
     private static final class Coverage {
-        private final long[] seriesIds;
-        private final long[] times;
-        /** Per distinct series id: the earliest and newest time sent, and the newest time stored. */
-        private final Map<Long, long[]> bySeries;
+        private final Times samples;
+        private final Times histograms;
 
-        private Coverage(long[] seriesIds, long[] times, Map<Long, long[]> bySeries) {
-            this.seriesIds = seriesIds;
-            this.times = times;
-            this.bySeries = bySeries;
+        private Coverage(Times samples, Times histograms) {
+            this.samples = samples;
+            this.histograms = histograms;
         }
 
         static Coverage of(WriteBatch batch) {
-            int n = batch.getSampleCount();
-            long[] ids = new long[n];
-            long[] ts = new long[n];
-            Map<Long, long[]> by = new HashMap<>();
-            int k = 0;
+            Times samples = new Times("samples");
             for (var chunk : batch.getChunks()) {
                 long[] series = chunk.getSeries();
                 long[] times = chunk.getTimes();
-                for (int i = 0; i < chunk.getSize() && k < n; i++, k++) {
-                    ids[k] = series[i];
-                    ts[k] = times[i];
-                    long[] s = by.computeIfAbsent(series[i], x -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE, StoredTimes.NONE});
-                    s[0] = Math.min(s[0], times[i]);
-                    s[1] = Math.max(s[1], times[i]);
+                for (int i = 0; i < chunk.getSize(); i++) {
+                    samples.add(series[i], times[i]);
                 }
             }
-            return new Coverage(Arrays.copyOf(ids, k), Arrays.copyOf(ts, k), by);
+            Times histograms = new Times("histograms");
+            if (batch.decoded() != null) {
+                for (var h : batch.decoded().histograms()) {
+                    long id = batch.seriesId(h.series());
+                    if (id >= 0) {
+                        histograms.add(id, h.timestamp());
+                    }
+                }
+            }
+            return new Coverage(samples, histograms);
         }
 
-        /** Reads the newest stored time of every series whose newest sample sent is not covered yet. */
+        void refresh(DataSource dataSource, String schema) {
+            samples.refresh(dataSource, schema);
+            histograms.refresh(dataSource, schema);
+        }
+
+        boolean covered(long series, long time) {
+            return samples.covered(series, time);
+        }
+
+        int waiting(long progress, long timeoutMillis) {
+            return samples.waiting(progress, timeoutMillis) + histograms.waiting(progress, timeoutMillis);
+        }
+
+        /** Whether a histogram is neither covered nor waited for (so the request's extras are stored). */
+        boolean histogramGaps() {
+            return histograms.uncovered() > 0;
+        }
+    }
+
+    /** The times sent of one kind of sample, per series, and the two newest stored of each series. */
+    private static final class Times {
+        private final String table;
+        private final List<long[]> sent = new ArrayList<>(); // {series, time}
+        /** Per series: earliest time sent, newest time sent, newest stored, previous stored. */
+        private final Map<Long, long[]> bySeries = new HashMap<>();
+
+        Times(String table) {
+            this.table = table;
+        }
+
+        void add(long series, long time) {
+            sent.add(new long[] {series, time});
+            long[] s = bySeries.computeIfAbsent(series, x -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE, StoredTimes.NONE, StoredTimes.NONE});
+            s[0] = Math.min(s[0], time);
+            s[1] = Math.max(s[1], time);
+        }
+
+        /** Reads the newest stored times of every series whose newest time sent is not covered yet. */
         void refresh(DataSource dataSource, String schema) {
             List<Long> open = new ArrayList<>();
             for (var e : bySeries.entrySet()) {
-                if (e.getValue()[2] < e.getValue()[1]) {
+                if (!covered(e.getValue(), e.getValue()[1])) {
                     open.add(e.getKey());
                 }
             }
@@ -398,10 +455,11 @@ public class HaElection {
                 from[i] = bySeries.get(ids[i])[0];
             }
             try (Connection c = dataSource.getConnection()) {
-                long[] newest = StoredTimes.newest(c, schema, "samples", ids, from);
+                StoredTimes.Newest[] newest = StoredTimes.newest(c, schema, table, ids, from);
                 for (int i = 0; i < ids.length; i++) {
                     long[] s = bySeries.get(ids[i]);
-                    s[2] = Math.max(s[2], newest[i]);
+                    s[2] = newest[i].newest();
+                    s[3] = newest[i].previous();
                 }
             } catch (SQLException e) {
                 throw new StorageUnavailableException("HA coverage check failed: " + Sql.oneLine(e), e);
@@ -410,18 +468,46 @@ public class HaElection {
 
         boolean covered(long series, long time) {
             long[] s = bySeries.get(series);
-            return s != null && s[2] != StoredTimes.NONE && time <= s[2];
+            return s != null && covered(s, time);
         }
 
-        /** Samples neither covered nor behind the leader's progress by more than the timeout. */
-        int waiting(long gapBefore) {
+        /** Stored at the time or later, less half the series' interval: the same scrape of the other replica. */
+        private static boolean covered(long[] s, long time) {
+            if (s[2] == StoredTimes.NONE) {
+                return false;
+            }
+            long interval = s[3] == StoredTimes.NONE ? 0 : s[2] - s[3];
+            return s[2] >= time - interval / 2;
+        }
+
+        /** Samples neither covered nor gone past by the leader's progress by more than the timeout (or two intervals). */
+        int waiting(long progress, long timeoutMillis) {
             int n = 0;
-            for (int i = 0; i < seriesIds.length; i++) {
-                if (!covered(seriesIds[i], times[i]) && (gapBefore == NO_TIME || times[i] >= gapBefore)) {
+            for (long[] x : sent) {
+                if (!covered(x[0], x[1]) && !gonePast(x[0], x[1], progress, timeoutMillis)) {
                     n++;
                 }
             }
             return n;
+        }
+
+        int uncovered() {
+            int n = 0;
+            for (long[] x : sent) {
+                if (!covered(x[0], x[1])) {
+                    n++;
+                }
+            }
+            return n;
+        }
+
+        private boolean gonePast(long series, long time, long progress, long timeoutMillis) {
+            if (progress == NO_TIME) {
+                return false;
+            }
+            long[] s = bySeries.get(series);
+            long interval = s[2] == StoredTimes.NONE || s[3] == StoredTimes.NONE ? 0 : s[2] - s[3];
+            return progress > time + Math.max(timeoutMillis, 2 * interval);
         }
     }
 

@@ -42,6 +42,11 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     /** Splits {@code name=value} pairs at the commas that start another pair, so a value may hold commas. */
     private static final Pattern NEXT_SETTING = Pattern.compile(",(?=\\s*[A-Za-z_][A-Za-z0-9_.]*\\s*=)");
     static final String LOCK_FILE = "prom2pg.lock";
+    /**
+     * Data directories locked by this process: the lock is the process', and closing any other
+     * handle on the file would release it, so a second attempt from this process never opens it.
+     */
+    private static final java.util.Set<Path> LOCKED_HERE = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private final Path dataDirectory;
     private final Map<String, String> settings;
@@ -154,6 +159,20 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
     /** Takes the data directory's lock, or says which prom2pg holds it. */
     private void lock() throws IOException {
+        if (!LOCKED_HERE.add(dataDirectory)) {
+            throw new ConfigurationException("the embedded PostgreSQL data directory " + dataDirectory
+                    + " is in use by another prom2pg (pid " + ProcessHandle.current().pid() + ", this process); stop it,"
+                    + " or give this one its own " + ConfigurationException.setting("prom2pg.embedded.data-dir"));
+        }
+        try {
+            lockFile();
+        } catch (IOException | RuntimeException e) {
+            LOCKED_HERE.remove(dataDirectory);
+            throw e;
+        }
+    }
+
+    private void lockFile() throws IOException {
         Path file = dataDirectory.resolve(LOCK_FILE);
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock taken;
@@ -221,6 +240,14 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         Optional<ProcessHandle> process = pid <= 0 ? Optional.empty() : ProcessHandle.of(pid);
         if (process.isEmpty() || !process.get().isAlive()
                 || !process.get().info().command().map(c -> c.contains("postgres")).orElse(false)) {
+            return;
+        }
+        Path cwd = Path.of("/proc", String.valueOf(pid), "cwd");
+        if (Files.exists(cwd) && !Files.isSameFile(cwd, dir)) {
+            // a pid reused since (after a reboot, say) by a PostgreSQL on another directory: not ours
+            // to stop; the pid file is stale, and PostgreSQL would refuse to start while it names a live pid
+            LOG.warn("{} names pid {}, a PostgreSQL server of another data directory: removing the stale pid file", dir, pid);
+            Files.delete(dir.resolve("postmaster.pid"));
             return;
         }
         LOG.warn("Stopping a PostgreSQL server (pid {}) left running on {} by a prom2pg process that is gone", pid, dir);
@@ -307,6 +334,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
             if (lockChannel != null) {
                 lockChannel.close();
                 lockChannel = null;
+                LOCKED_HERE.remove(dataDirectory);
             }
         }
     }

@@ -48,7 +48,9 @@ public final class Sql {
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
                 state = sql.getSQLState();
             }
-            io |= t instanceof java.io.IOException;
+            // the pool's own timeout (no SQLSTATE when it comes before the driver's) and the driver's retryable errors
+            io |= t instanceof java.io.IOException || t instanceof java.sql.SQLTransientException
+                    || t instanceof java.sql.SQLRecoverableException;
         }
         if (state == null) {
             return io;

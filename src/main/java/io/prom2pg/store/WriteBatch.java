@@ -65,8 +65,11 @@ public final class WriteBatch {
         boolean keep(long seriesId, long timeMillis);
     }
 
-    /** The samples the filter keeps, in the same time windows; no metadata, histograms or exemplars. */
-    public WriteBatch retain(SampleFilter filter) {
+    /**
+     * The samples the filter keeps, in the same time windows; no metadata; the request's
+     * histograms, exemplars and start times only with {@code keepExtras}.
+     */
+    public WriteBatch retain(SampleFilter filter, boolean keepExtras) {
         java.util.List<SampleChunk> kept = new java.util.ArrayList<>();
         int count = 0;
         for (SampleChunk chunk : chunks) {
@@ -87,6 +90,8 @@ public final class WriteBatch {
                 count += k.getSize();
             }
         }
-        return new WriteBatch(java.util.List.copyOf(kept), MetadataBatch.of(java.util.List.of()), count);
+        return keepExtras
+                ? new WriteBatch(java.util.List.copyOf(kept), MetadataBatch.of(java.util.List.of()), count, decoded, seriesIds)
+                : new WriteBatch(java.util.List.copyOf(kept), MetadataBatch.of(java.util.List.of()), count);
     }
 }

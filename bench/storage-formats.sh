@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Bytes per sample of candidate storage layouts, on the same samples: a realistic mix of value
+# shapes (constants, integer and float counters, integer gauges, 2-decimal gauges; scrape
+# timestamps every 15 s with millisecond jitter), SERIES series over HOURS hours.
+#
+#   rows           today's layout: one row per sample, unique index on (series_id, time)
+#   arrays-pglz    one row per series and hour: int8[] times, float8[] values (TOAST, pglz)
+#   arrays-lz4     the same with lz4
+#   deltas-lz4     one row per series and hour: first time, int4[] time deltas, float8[] values (lz4)
+#   gorilla        the bits of Prometheus' chunk encoding (delta-of-delta times, XOR values) of
+#                  each series and hour, computed, plus a row's overhead; not stored
+#   prometheus     Prometheus 2.42's own blocks (promtool tsdb create-blocks-from openmetrics)
+#
+# Usage: SERIES=10000 HOURS=3 bench/storage-formats.sh     (Debian's PostgreSQL and promtool)
+# Sizes are sizes: CPU noise does not change them; a run takes a few minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SERIES=${SERIES:-10000}
+HOURS=${HOURS:-3}
+PORT=${PORT:-15632}
+WORK=$(mktemp -d /tmp/prom2pg-formats.XXXXXX)
+chmod 755 "$WORK"
+. e2e/postgres-server.sh
+postgres_server_install
+command -v promtool >/dev/null || { apt-get update -q >/dev/null; apt-get install -y -q --no-install-recommends prometheus >/dev/null; }
+trap 'postgres_server_stop "$WORK/pg" immediate' EXIT
+postgres_server_init "$WORK/pg"
+postgres_server_start "$WORK/pg" "$PORT" -c shared_buffers=256MB -c max_wal_size=4GB
+psql_() { "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -At -v ON_ERROR_STOP=1 "$@"; }
+
+echo "formats: generating $SERIES series x $HOURS h at 15 s ($WORK)"
+python3 - "$SERIES" "$HOURS" "$WORK" <<'PY'
+import math, random, struct, sys
+series, hours, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+rng = random.Random(42)
+start = 1_796_000_400_000  # a whole hour, ms
+n = hours * 240
+shapes = ["constant", "int_counter", "float_counter", "int_gauge", "decimal_gauge"]
+rows = open(f"{work}/rows.tsv", "w")
+om = open(f"{work}/samples.om", "w")
+gorilla_bits = 0
+windows = 0
+
+def bits(x):
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+def gorilla(times, values):
+    # Prometheus' XOR chunk: 64-bit first time, varint first delta, then delta-of-delta buckets;
+    # first value 64 bits, then XOR with the previous: 0 -> 1 bit, else a control bit pair, the
+    # leading-zero count and length when the window changes, and the meaningful bits
+    b = 64 + 64 + 14
+    lead, trail = 65, 0
+    prev_delta = times[1] - times[0] if len(times) > 1 else 0
+    for i in range(1, len(times)):
+        if i >= 2:
+            dod = (times[i] - times[i - 1]) - prev_delta
+            prev_delta = times[i] - times[i - 1]
+            b += 1 if dod == 0 else 16 if -8191 <= dod <= 8192 else 20 if -65535 <= dod <= 65536 else 24 if -524287 <= dod <= 524288 else 68
+        x = bits(values[i]) ^ bits(values[i - 1])
+        if x == 0:
+            b += 1
+            continue
+        l = 64 - x.bit_length()
+        t = (x & -x).bit_length() - 1
+        l = min(l, 31)
+        if lead != 65 and l >= lead and t >= trail:
+            b += 2 + (64 - lead - trail)
+        else:
+            lead, trail = l, t
+            b += 2 + 5 + 6 + (64 - l - t)
+    return b
+
+for s in range(series):
+    shape = shapes[s % len(shapes)]
+    name = f"bench_{shape}_{s % 97}"
+    labels = f'instance="host-{s // 5 % 400}",job="node",n="{s}"'
+    offset = rng.randrange(15000)
+    v = rng.choice([0.0, 1.0, 2.0, 8.0, 4096.0]) if shape == "constant" else rng.uniform(0, 1000)
+    if shape in ("int_counter", "int_gauge"):
+        v = float(int(v))
+    if shape == "decimal_gauge":
+        v = round(v, 2)
+    times, values = [], []
+    for i in range(n):
+        t = start + offset + i * 15000 + rng.randrange(-3, 4)  # scrape jitter of a few ms
+        if shape == "int_counter":
+            v += float(rng.choice([0, 0, 1, 2, 3, 5, 8, 13, 40]))
+        elif shape == "float_counter":
+            v += rng.expovariate(1 / 0.37)
+        elif shape == "int_gauge":
+            v = max(0.0, v + float(rng.choice([-2, -1, 0, 0, 0, 1, 2])))
+        elif shape == "decimal_gauge":
+            v = round(max(0.0, v + rng.uniform(-3, 3)), 2)
+        times.append(t)
+        values.append(v)
+        rows.write(f"{s}\t{t}\t{v!r}\n")
+    for h in range(hours):
+        ts, vs = times[h * 240:(h + 1) * 240], values[h * 240:(h + 1) * 240]
+        gorilla_bits += gorilla(ts, vs)
+        windows += 1
+    om.write("".join(f"{name}{{{labels}}} {val!r} {t / 1000:.3f}\n" for t, val in zip(times, values)))
+om.write("# EOF\n")
+open(f"{work}/gorilla.txt", "w").write(f"{gorilla_bits} {windows}\n")
+PY
+samples=$((SERIES * HOURS * 240))
+
+psql_ -q <<SQL
+CREATE TABLE rows (time timestamptz NOT NULL, series_id int8 NOT NULL, value float8 NOT NULL);
+CREATE TEMP TABLE raw (s int8, t int8, v float8);
+COPY raw FROM '$WORK/rows.tsv';
+INSERT INTO rows SELECT timestamptz 'epoch' + t * interval '1 millisecond', s, v FROM raw ORDER BY t;
+ALTER TABLE rows ADD CONSTRAINT rows_key UNIQUE (series_id, time);
+CREATE TABLE arrays_pglz (series_id int8, hour timestamptz, times int8[], vals float8[]);
+ALTER TABLE arrays_pglz ALTER COLUMN times SET COMPRESSION pglz, ALTER COLUMN vals SET COMPRESSION pglz;
+INSERT INTO arrays_pglz SELECT s, timestamptz 'epoch' + (t / 3600000) * interval '1 hour', array_agg(t ORDER BY t), array_agg(v ORDER BY t)
+  FROM raw GROUP BY s, t / 3600000;
+CREATE TABLE arrays_lz4 (LIKE arrays_pglz);
+ALTER TABLE arrays_lz4 ALTER COLUMN times SET COMPRESSION lz4, ALTER COLUMN vals SET COMPRESSION lz4;
+-- from the raw values: INSERT ... SELECT would keep the other table's compressed datums as they are
+INSERT INTO arrays_lz4 SELECT s, timestamptz 'epoch' + (t / 3600000) * interval '1 hour', array_agg(t ORDER BY t), array_agg(v ORDER BY t)
+  FROM raw GROUP BY s, t / 3600000;
+CREATE TABLE deltas_lz4 (series_id int8, hour timestamptz, first int8, deltas int4[], vals float8[]);
+ALTER TABLE deltas_lz4 ALTER COLUMN deltas SET COMPRESSION lz4, ALTER COLUMN vals SET COMPRESSION lz4;
+INSERT INTO deltas_lz4 SELECT series_id, hour, times[1],
+  ARRAY(SELECT (times[i] - times[greatest(i - 1, 1)])::int4 FROM generate_subscripts(times, 1) AS i ORDER BY i),
+  ARRAY(SELECT v FROM unnest(vals) AS v)
+  FROM arrays_pglz;
+VACUUM ANALYZE;
+SQL
+size() { psql_ -c "SELECT pg_total_relation_size('$1')"; }
+per() { python3 -c "print(f'{$1 / $samples:.2f}')"; }
+read -r gbits windows <"$WORK/gorilla.txt"
+# a stored Gorilla window: its bits, a 24-byte row header, series_id, window start, count, bytea header
+gorilla_bytes=$(python3 -c "print($gbits // 8 + $windows * (24 + 8 + 8 + 4 + 4))")
+
+promtool tsdb create-blocks-from openmetrics "$WORK/samples.om" "$WORK/tsdb" >"$WORK/promtool.log" 2>&1 ||
+  { tail -20 "$WORK/promtool.log"; exit 1; }
+prometheus_bytes=$(du -sb "$WORK/tsdb" | cut -f1)
+
+echo "formats: $samples samples ($SERIES series x $HOURS h at 15 s), bytes per sample (series table not counted):"
+printf '  %-12s %8s\n' rows "$(per "$(size rows)")" arrays-pglz "$(per "$(size arrays_pglz)")" \
+  arrays-lz4 "$(per "$(size arrays_lz4)")" deltas-lz4 "$(per "$(size deltas_lz4)")" \
+  gorilla "$(per "$gorilla_bytes")" prometheus "$(per "$prometheus_bytes")"
