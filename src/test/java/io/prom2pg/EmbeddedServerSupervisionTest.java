@@ -21,6 +21,7 @@ import io.prom2pg.store.EmbeddedPostgresServer;
 import io.prom2pg.support.Ports;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.Await;
 import org.junit.jupiter.api.Test;
 
 /** When the embedded postmaster dies under load, prom2pg starts it again and loses nothing it acknowledged. */
@@ -56,14 +57,14 @@ class EmbeddedServerSupervisionTest {
             });
             sender.start();
             try {
-                await(() -> acknowledged.size() >= 20, "writes acknowledged before the kill");
+                Await.until(() -> acknowledged.size() >= 20, Duration.ofSeconds(90), "writes acknowledged before the kill");
                 long killed = server.postmasterPid();
                 ProcessHandle.of(killed).orElseThrow().destroyForcibly(); // kill -9 of the postmaster
-                await(() -> !prom2pg.isReady(), "readiness goes down while the server is away");
-                await(prom2pg::isReady, "readiness comes back once prom2pg restarted the server");
+                Await.until(() -> !prom2pg.isReady(), Duration.ofSeconds(90), "readiness goes down while the server is away");
+                Await.until(prom2pg::isReady, Duration.ofSeconds(90), "readiness comes back once prom2pg restarted the server");
                 assertNotEquals(killed, server.postmasterPid(), "a new postmaster");
                 int before = acknowledged.size();
-                await(() -> acknowledged.size() >= before + 20, "writes acknowledged after the restart");
+                Await.until(() -> acknowledged.size() >= before + 20, Duration.ofSeconds(90), "writes acknowledged after the restart");
             } finally {
                 sending.set(false);
                 sender.join();
@@ -88,19 +89,5 @@ class EmbeddedServerSupervisionTest {
                     .addSamples(sample(1_795_493_709_000L + round * 1000L, round)));
         }
         return request.build();
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void await(Condition condition, String what) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (!condition.holds()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 90 s: " + what);
-            }
-            Thread.sleep(50);
-        }
     }
 }

@@ -15,11 +15,11 @@ import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 import io.prom2pg.support.Metering;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
+import io.prom2pg.support.Await;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -43,18 +43,18 @@ class MaintenanceRoutesTest {
             write(prom2pg, "web-1", hour, 120);
 
             // the known answer: 0.5 cores for a whole hour = 1800 core-seconds, in each complete hour
-            await(() -> namespaceCpu(prom2pg, hour) == 1800 && namespaceCpu(prom2pg, hour.plusHours(1)) == 1800,
-                    "metering-rollup materializes both complete hours");
+            Await.until(() -> namespaceCpu(prom2pg, hour) == 1800 && namespaceCpu(prom2pg, hour.plusHours(1)) == 1800,
+                    Duration.ofSeconds(30), "metering-rollup materializes both complete hours");
             write(prom2pg, "web-2", hour, 60); // late: another pod's samples for an hour already rolled up
-            await(() -> namespaceCpu(prom2pg, hour) == 3600, "the next rollups recompute the late hour");
+            Await.until(() -> namespaceCpu(prom2pg, hour) == 3600, Duration.ofSeconds(30), "the next rollups recompute the late hour");
             String oldPartition = "samples_" + oldHour.toLocalDate().format(DateTimeFormatter.BASIC_ISO_DATE);
-            await(() -> relations(prom2pg, oldPartition) == 0, "retention drops the partition older than raw-days");
+            Await.until(() -> relations(prom2pg, oldPartition) == 0, Duration.ofSeconds(30), "retention drops the partition older than raw-days");
             assertEquals(1800, namespaceCpu(prom2pg, oldHour), "the dropped day was rolled up first");
             assertEquals(121, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
                     + ".metrics WHERE labels ->> 'pod' = 'web-1'"), "recent raw samples stay");
             String ahead = "samples_" + LocalDate.now(ZoneOffset.UTC).plusDays(5).format(DateTimeFormatter.BASIC_ISO_DATE);
-            await(() -> relations(prom2pg, ahead) == 1, "partition-maintenance creates days-ahead partitions");
-            await(() -> ROUTES.stream().allMatch(r -> runs(prom2pg, r) >= 2), "every maintenance route ran again");
+            Await.until(() -> relations(prom2pg, ahead) == 1, Duration.ofSeconds(30), "partition-maintenance creates days-ahead partitions");
+            Await.until(() -> ROUTES.stream().allMatch(r -> runs(prom2pg, r) >= 2), Duration.ofSeconds(30), "every maintenance route ran again");
 
             for (String route : ROUTES) {
                 assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"" + route + "\"}"), route);
@@ -76,7 +76,7 @@ class MaintenanceRoutesTest {
                 st.execute("DROP FUNCTION " + prom2pg.schema + ".metering_rollup(timestamptz, timestamptz)");
             }
             String failures = "prom2pg_maintenance_failures_total{route=\"metering-rollup\"}";
-            await(() -> prom2pg.metric(failures) >= 2, "the failing runs are counted");
+            Await.until(() -> prom2pg.metric(failures) >= 2, Duration.ofSeconds(30), "the failing runs are counted");
             assertTrue(prom2pg.metric("prom2pg_maintenance_last_failure_timestamp_seconds{route=\"metering-rollup\"}") > 0);
             assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"retention\"}"),
                     "listed at zero before it ever ran");
@@ -90,7 +90,7 @@ class MaintenanceRoutesTest {
             OffsetDateTime oldHour = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.DAYS).minusDays(100).plusHours(5);
             write(prom2pg, "old-1", oldHour, 60);
             double before = runs(prom2pg, "retention");
-            await(() -> runs(prom2pg, "retention") >= before + 3, "retention runs meanwhile");
+            Await.until(() -> runs(prom2pg, "retention") >= before + 3, Duration.ofSeconds(30), "retention runs meanwhile");
             String partition = "samples_" + oldHour.toLocalDate().format(DateTimeFormatter.BASIC_ISO_DATE);
             assertEquals(1, relations(prom2pg, partition), "no rollup has covered it yet: kept");
             assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"retention\"}"));
@@ -120,23 +120,6 @@ class MaintenanceRoutesTest {
             return prom2pg.metric("prom2pg_maintenance_runs_total{route=\"" + route + "\"}");
         } catch (Exception e) {
             return -1;
-        }
-    }
-
-    private static void await(Callable<Boolean> condition, String what) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (true) {
-            try {
-                if (condition.call()) {
-                    return;
-                }
-            } catch (SQLException | AssertionError e) {
-                // not there yet
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 30 s: " + what);
-            }
-            Thread.sleep(100);
         }
     }
 }

@@ -18,6 +18,7 @@ import io.prom2pg.store.Database;
 import io.prom2pg.store.SchemaMigrator;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
+import io.prom2pg.support.Await;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -60,7 +61,7 @@ class SchemaMigrationTest {
         try (RunningProm2pg prom2pg = RunningProm2pg.start(withoutUser, TestDatabase.newSchema("noperm"),
                 Map.of("prom2pg.db.user", "prom2pg_no_create"))) {
             SchemaMigrator migrator = bean(prom2pg, "schemaMigrator", SchemaMigrator.class);
-            await(() -> migrator.fatalError() != null, "the migration gives up");
+            Await.until(() -> migrator.fatalError() != null, Duration.ofSeconds(30), "the migration gives up");
             assertTrue(migrator.fatalError().startsWith("schema migration failed, and retrying cannot fix it: database localhost:"),
                     migrator.fatalError());
             assertTrue(migrator.fatalError().contains("permission denied for database postgres (SQLSTATE 42501)"), migrator.fatalError());
@@ -118,19 +119,5 @@ class SchemaMigrationTest {
 
     private static <T> T bean(RunningProm2pg prom2pg, String name, Class<T> type) {
         return prom2pg.app().context().getRegistry().lookupByNameAndType(name, type);
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void await(Condition condition, String what) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.holds()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 30 s: " + what);
-            }
-            Thread.sleep(100);
-        }
     }
 }

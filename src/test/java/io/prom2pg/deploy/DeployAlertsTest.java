@@ -35,12 +35,7 @@ class DeployAlertsTest {
         assertTrue(used.size() >= 6, "the alerts use prom2pg's metrics: " + used);
         try (RunningProm2pg prom2pg = RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("alerts"), Map.of())
                 .awaitReady(Duration.ofSeconds(30))) {
-            Set<String> exported = new TreeSet<>();
-            for (String line : prom2pg.management("/observe/metrics").body().split("\n")) {
-                if (!line.startsWith("#") && !line.isBlank()) {
-                    exported.add(line.split("[{ ]", 2)[0]);
-                }
-            }
+            Set<String> exported = prom2pg.exportedMetricNames();
             for (String metric : used) {
                 assertTrue(exported.contains(metric), metric + " is not exported at start-up; exported: " + exported);
             }

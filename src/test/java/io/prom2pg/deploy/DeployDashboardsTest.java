@@ -57,12 +57,7 @@ class DeployDashboardsTest {
                 .awaitReady(Duration.ofSeconds(30))) {
             // a request, so that the request histogram has its series
             Metering.writePodCpuRequest(prom2pg, "p", OffsetDateTime.now(ZoneOffset.UTC).minusHours(1), 1);
-            Set<String> exported = new TreeSet<>();
-            for (String line : prom2pg.management("/observe/metrics").body().split("\n")) {
-                if (!line.startsWith("#") && !line.isBlank()) {
-                    exported.add(line.split("[{ ]", 2)[0]);
-                }
-            }
+            Set<String> exported = prom2pg.exportedMetricNames();
             for (String metric : used) {
                 assertTrue(exported.contains(metric), metric + " is not exported; exported: " + exported);
             }

@@ -79,6 +79,17 @@ public final class RunningProm2pg implements AutoCloseable {
         return this;
     }
 
+    /** The metric names /observe/metrics shows now (histograms with their _bucket, _count, _sum). */
+    public java.util.Set<String> exportedMetricNames() throws Exception {
+        java.util.Set<String> exported = new java.util.TreeSet<>();
+        for (String line : management("/observe/metrics").body().split("\n")) {
+            if (!line.startsWith("#") && !line.isBlank()) {
+                exported.add(line.split("[{ ]", 2)[0]);
+            }
+        }
+        return exported;
+    }
+
     /** The value of one line of /observe/metrics, e.g. {@code prom2pg_samples_written_total}. */
     public double metric(String series) throws Exception {
         for (String line : management("/observe/metrics").body().split("\n")) {
