@@ -10,6 +10,7 @@
 #   gorilla        the bits of Prometheus' chunk encoding (delta-of-delta times, XOR values) of
 #                  each series and hour, computed, plus a row's overhead; not stored
 #   prometheus     Prometheus 2.42's own blocks (promtool tsdb create-blocks-from openmetrics)
+#   victoria       VictoriaMetrics 1.79 (Debian's), imported, flushed and merged: data and index
 #
 # Usage: SERIES=10000 HOURS=3 bench/storage-formats.sh     (Debian's PostgreSQL and promtool)
 # Sizes are sizes: CPU noise does not change them; a run takes a few minutes.
@@ -137,7 +138,35 @@ promtool tsdb create-blocks-from openmetrics "$WORK/samples.om" "$WORK/tsdb" >"$
   { tail -20 "$WORK/promtool.log"; exit 1; }
 prometheus_bytes=$(du -sb "$WORK/tsdb" | cut -f1)
 
+# VictoriaMetrics (Debian's 1.79) given the same samples through its Prometheus text import, then
+# flushed and merged; its data and index (not its caches) measured
+if command -v victoria-metrics >/dev/null || { apt-get install -y -q --no-install-recommends victoria-metrics >/dev/null 2>&1; command -v victoria-metrics >/dev/null; }; then
+  victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr=127.0.0.1:18428 -retentionPeriod=100y \
+    >"$WORK/vm.log" 2>&1 &
+  vm=$!
+  until curl -sf -o /dev/null http://127.0.0.1:18428/health; do sleep 0.5; done
+  awk '$1 != "#" { ts = $NF; $NF = sprintf("%.0f", ts * 1000); print }' "$WORK/samples.om" | split -l 500000 - "$WORK/vm-part."
+  for part in "$WORK"/vm-part.*; do
+    curl -sf --data-binary @"$part" http://127.0.0.1:18428/api/v1/import/prometheus
+  done
+  curl -sf http://127.0.0.1:18428/internal/force_flush
+  curl -sf 'http://127.0.0.1:18428/internal/force_merge'
+  sleep 5
+  previous=0
+  while vm_bytes=$(du -sb "$WORK/vm/data" "$WORK/vm/indexdb" | awk '{ n += $1 } END { print n }'); [ "$vm_bytes" != "$previous" ]; do
+    previous=$vm_bytes
+    sleep 5
+  done
+  vm_rows=$(curl -sf --get http://127.0.0.1:18428/api/v1/query --data-urlencode 'query=sum(count_over_time({__name__=~"bench_.+"}[1y]))' \
+    --data-urlencode "time=$(( (1796000400 + HOURS * 3600 + 3600) ))" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
+  kill "$vm"
+  [ "$vm_rows" = "$samples" ] || echo "formats: VictoriaMetrics holds $vm_rows samples of $samples"
+else
+  vm_bytes=
+fi
+
 echo "formats: $samples samples ($SERIES series x $HOURS h at 15 s), bytes per sample (series table not counted):"
 printf '  %-12s %8s\n' rows "$(per "$(size rows)")" arrays-pglz "$(per "$(size arrays_pglz)")" \
   arrays-lz4 "$(per "$(size arrays_lz4)")" deltas-lz4 "$(per "$(size deltas_lz4)")" \
   gorilla "$(per "$gorilla_bytes")" prometheus "$(per "$prometheus_bytes")"
+[ -n "$vm_bytes" ] && printf '  %-12s %8s\n' victoria "$(per "$vm_bytes")"
