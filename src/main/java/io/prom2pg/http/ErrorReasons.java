@@ -20,11 +20,10 @@ public class ErrorReasons {
             return "unknown error";
         }
         if (isSql(e)) {
-            String state = state(e);
             String line = Sql.oneLine(e);
-            return "53100".equals(state) ? "database disk full: " + line : line;
+            return "53100".equals(Sql.state(e)) ? "database disk full: " + line : line;
         }
-        return e.getMessage() != null ? firstLine(e.getMessage()) : e.getClass().getSimpleName();
+        return e.getMessage() != null ? Sql.firstLine(e.getMessage()) : e.getClass().getSimpleName();
     }
 
     private static Throwable unwrap(Throwable e) {
@@ -43,20 +42,5 @@ public class ErrorReasons {
             }
         }
         return e.getClass().getName().startsWith("org.springframework.dao.");
-    }
-
-    private static String state(Throwable e) {
-        String state = null;
-        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
-            if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                state = sql.getSQLState();
-            }
-        }
-        return state;
-    }
-
-    private static String firstLine(String s) {
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

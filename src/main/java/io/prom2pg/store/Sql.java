@@ -42,12 +42,9 @@ public final class Sql {
      * whose checksum changed, say).
      */
     public static boolean isTransient(Throwable e) {
-        String state = null;
+        String state = state(e);
         boolean io = false;
         for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
-            if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                state = sql.getSQLState();
-            }
             // the pool's own timeout (no SQLSTATE when it comes before the driver's) and the driver's retryable errors
             io |= t instanceof java.io.IOException || t instanceof java.sql.SQLTransientException
                     || t instanceof java.sql.SQLRecoverableException;
@@ -62,7 +59,6 @@ public final class Sql {
 
     /** What usually causes a connection failure and which setting to look at, or null. */
     public static String hint(Throwable e) {
-        String state = null;
         for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
             if (t instanceof UnknownHostException) {
                 return "the host name does not resolve: check the host in prom2pg.db.url (PROM2PG_DB_URL)";
@@ -71,10 +67,8 @@ public final class Sql {
                 return "nothing accepts connections there: is PostgreSQL running, and are the host and port in"
                         + " prom2pg.db.url (PROM2PG_DB_URL) right?";
             }
-            if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                state = sql.getSQLState();
-            }
         }
+        String state = state(e);
         if (state == null) {
             return null;
         }
@@ -93,7 +87,18 @@ public final class Sql {
         };
     }
 
-    private static String firstLine(String s) {
+    /** The SQLSTATE of the innermost SQL error that has one (PostgreSQL's, under the pool's), or null. */
+    public static String state(Throwable e) {
+        String state = null;
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                state = sql.getSQLState();
+            }
+        }
+        return state;
+    }
+
+    public static String firstLine(String s) {
         int nl = s.indexOf('\n');
         return nl < 0 ? s : s.substring(0, nl);
     }

@@ -49,10 +49,8 @@ public final class StoredTimes {
                 + " ORDER BY x.time DESC LIMIT 2) y)"
                 + " FROM unnest(?::int8[], ?::int8[]) WITH ORDINALITY AS f(s, t, i) ORDER BY f.i";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            Array idArray = c.createArrayOf("int8", box(ids));
-            Array fromArray = c.createArrayOf("int8", box(from));
-            ps.setArray(1, idArray);
-            ps.setArray(2, fromArray);
+            ps.setObject(1, ids); // the driver binds a long[] as int8[]
+            ps.setObject(2, from);
             try (ResultSet rs = ps.executeQuery()) {
                 for (int i = 0; rs.next(); i++) {
                     Array a = rs.getArray(1);
@@ -62,13 +60,5 @@ public final class StoredTimes {
             }
         }
         return newest;
-    }
-
-    private static Long[] box(long[] values) {
-        Long[] boxed = new Long[values.length];
-        for (int i = 0; i < values.length; i++) {
-            boxed[i] = values[i];
-        }
-        return boxed;
     }
 }
