@@ -7,10 +7,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Map;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -18,12 +19,12 @@ import javax.sql.DataSource;
 
 import io.prom2pg.decode.DecodedWrite;
 import io.prom2pg.decode.Labels;
-import io.prom2pg.store.Schema;
 import io.prom2pg.observe.IngestMetrics;
+import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
+import io.prom2pg.store.StorageUnavailableException;
 import io.prom2pg.store.StoredTimes;
 import io.prom2pg.store.WriteBatch;
-import io.prom2pg.store.StorageUnavailableException;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,7 +89,9 @@ public class HaElection {
     public static final String DECISION_PROPERTY = "prom2pgHa";
 
     private static final long NO_TIME = Long.MIN_VALUE;
-    private static final long REREAD_NANOS = 100_000_000L;
+    /** How often a waiting follower request looks at the store and the lease again. */
+    private static final long POLL_MILLIS = 200;
+    private static final long LEASE_REREAD_NANOS = 1_000_000_000L;
 
     private DataSource dataSource;
     private String schema = "prom2pg";
@@ -99,8 +102,7 @@ public class HaElection {
     private long timeoutMillis = 30_000;
     private boolean followerAckImmediate;
     private long followerWaitMillis = 10_000;
-    private long pollMillis = 200;
-    private java.util.concurrent.Semaphore waiting = new java.util.concurrent.Semaphore(8);
+    private Semaphore waiters = new Semaphore(8);
     private IngestMetrics metrics;
     private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
     /** Per cluster led from here: the newest sample time written to the lease row. */
@@ -174,7 +176,7 @@ public class HaElection {
      * at once (a waiting request holds an HTTP worker thread).
      */
     public void setFollowerMaxWaiting(int followerMaxWaiting) {
-        this.waiting = new java.util.concurrent.Semaphore(Math.max(0, followerMaxWaiting));
+        this.waiters = new Semaphore(Math.max(0, followerMaxWaiting));
     }
 
     public void setMetrics(IngestMetrics metrics) {
@@ -327,14 +329,14 @@ public class HaElection {
         String cluster = exchange.getProperty(CLUSTER_PROPERTY, String.class);
         String replica = exchange.getProperty(REPLICA_PROPERTY, String.class);
         Coverage samples = Coverage.of(batch);
-        boolean mayWait = waiting.tryAcquire();
+        boolean mayWait = waiters.tryAcquire();
         try {
             long deadline = System.nanoTime() + (mayWait ? followerWaitMillis * 1_000_000 : 0);
             while (true) {
                 samples.refresh(dataSource, schema);
                 long now = System.nanoTime();
                 Lease lease = leases.get(cluster);
-                if (lease == null || now >= lease.validUntilNanos() || now - lease.readNanos() >= 1_000_000_000L) {
+                if (lease == null || now >= lease.validUntilNanos() || now - lease.readNanos() >= LEASE_REREAD_NANOS) {
                     lease = claim(cluster, replica, now);
                 }
                 if (lease.leader().equals(replica)) {
@@ -360,11 +362,11 @@ public class HaElection {
                             + " sample(s) its leader " + lease.leader() + " has not stored yet (waited "
                             + (mayWait ? followerWaitMillis : 0) + " ms)");
                 }
-                Thread.sleep(Math.max(1, Math.min(pollMillis, (deadline - now) / 1_000_000)));
+                Thread.sleep(Math.max(1, Math.min(POLL_MILLIS, (deadline - now) / 1_000_000)));
             }
         } finally {
             if (mayWait) {
-                waiting.release();
+                waiters.release();
             }
         }
     }
@@ -421,10 +423,21 @@ public class HaElection {
 
     /** The times sent of one kind of sample, per series, and the two newest stored of each series. */
     private static final class Times {
+        /** One series: the earliest and newest time sent, and what the store holds of it. */
+        private static final class Series {
+            long earliest = Long.MAX_VALUE;
+            long latest = Long.MIN_VALUE;
+            StoredTimes.Newest stored = new StoredTimes.Newest(StoredTimes.NONE, StoredTimes.NONE);
+
+            /** Stored at the time or later, less half the series' interval: the same scrape of the other replica. */
+            boolean covers(long time) {
+                return stored.newest() != StoredTimes.NONE && stored.newest() >= time - stored.interval() / 2;
+            }
+        }
+
         private final String table;
         private final List<long[]> sent = new ArrayList<>(); // {series, time}
-        /** Per series: earliest time sent, newest time sent, newest stored, previous stored. */
-        private final Map<Long, long[]> bySeries = new HashMap<>();
+        private final Map<Long, Series> bySeries = new HashMap<>();
 
         Times(String table) {
             this.table = table;
@@ -432,19 +445,19 @@ public class HaElection {
 
         void add(long series, long time) {
             sent.add(new long[] {series, time});
-            long[] s = bySeries.computeIfAbsent(series, x -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE, StoredTimes.NONE, StoredTimes.NONE});
-            s[0] = Math.min(s[0], time);
-            s[1] = Math.max(s[1], time);
+            Series s = bySeries.computeIfAbsent(series, x -> new Series());
+            s.earliest = Math.min(s.earliest, time);
+            s.latest = Math.max(s.latest, time);
         }
 
         /** Reads the newest stored times of every series whose newest time sent is not covered yet. */
         void refresh(DataSource dataSource, String schema) {
             List<Long> open = new ArrayList<>();
-            for (var e : bySeries.entrySet()) {
-                if (!covered(e.getValue(), e.getValue()[1])) {
-                    open.add(e.getKey());
+            bySeries.forEach((id, s) -> {
+                if (!s.covers(s.latest)) {
+                    open.add(id);
                 }
-            }
+            });
             if (open.isEmpty()) {
                 return;
             }
@@ -452,14 +465,12 @@ public class HaElection {
             long[] from = new long[open.size()];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = open.get(i);
-                from[i] = bySeries.get(ids[i])[0];
+                from[i] = bySeries.get(ids[i]).earliest;
             }
             try (Connection c = dataSource.getConnection()) {
                 StoredTimes.Newest[] newest = StoredTimes.newest(c, schema, table, ids, from);
                 for (int i = 0; i < ids.length; i++) {
-                    long[] s = bySeries.get(ids[i]);
-                    s[2] = newest[i].newest();
-                    s[3] = newest[i].previous();
+                    bySeries.get(ids[i]).stored = newest[i];
                 }
             } catch (SQLException e) {
                 throw new StorageUnavailableException("HA coverage check failed: " + Sql.oneLine(e), e);
@@ -467,17 +478,8 @@ public class HaElection {
         }
 
         boolean covered(long series, long time) {
-            long[] s = bySeries.get(series);
-            return s != null && covered(s, time);
-        }
-
-        /** Stored at the time or later, less half the series' interval: the same scrape of the other replica. */
-        private static boolean covered(long[] s, long time) {
-            if (s[2] == StoredTimes.NONE) {
-                return false;
-            }
-            long interval = s[3] == StoredTimes.NONE ? 0 : s[2] - s[3];
-            return s[2] >= time - interval / 2;
+            Series s = bySeries.get(series);
+            return s != null && s.covers(time);
         }
 
         /** Samples neither covered nor gone past by the leader's progress by more than the timeout (or two intervals). */
@@ -502,12 +504,7 @@ public class HaElection {
         }
 
         private boolean gonePast(long series, long time, long progress, long timeoutMillis) {
-            if (progress == NO_TIME) {
-                return false;
-            }
-            long[] s = bySeries.get(series);
-            long interval = s[2] == StoredTimes.NONE || s[3] == StoredTimes.NONE ? 0 : s[2] - s[3];
-            return progress > time + Math.max(timeoutMillis, 2 * interval);
+            return progress != NO_TIME && progress > time + Math.max(timeoutMillis, 2 * bySeries.get(series).stored.interval());
         }
     }
 
