@@ -1,7 +1,6 @@
 package io.prom2pg.observe;
 
 import java.time.Instant;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -10,7 +9,6 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.prom2pg.store.Sql;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.OnCamelContextStarted;
 
@@ -22,34 +20,12 @@ import org.apache.camel.spi.OnCamelContextStarted;
  */
 public class MaintenanceRuns implements OnCamelContextStarted {
 
-    /** One route's record: runs, failures, and the last of each. */
-    public static final class RouteRecord {
+    /** One route's record: runs, failures, and when the last of each happened. */
+    private static final class RouteRecord {
         private final AtomicLong runs = new AtomicLong();
         private final AtomicLong failures = new AtomicLong();
         private volatile Instant lastSuccess;
         private volatile Instant lastFailure;
-        private volatile String lastError;
-
-        public long runs() {
-            return runs.get();
-        }
-
-        public long failures() {
-            return failures.get();
-        }
-
-        public Instant lastSuccess() {
-            return lastSuccess;
-        }
-
-        public Instant lastFailure() {
-            return lastFailure;
-        }
-
-        /** The last failure's one-line reason, or null after a success. */
-        public String lastError() {
-            return lastError;
-        }
     }
 
     private final ConcurrentMap<String, RouteRecord> routes = new ConcurrentHashMap<>();
@@ -78,25 +54,14 @@ public class MaintenanceRuns implements OnCamelContextStarted {
         RouteRecord r = record(routeId);
         r.runs.incrementAndGet();
         r.lastSuccess = Instant.now();
-        r.lastError = null;
     }
 
-    /** A run of the route failed with this exception (logged by the route). */
-    public void failed(String routeId, Throwable cause) {
+    /** A run of the route failed (the route logs why). */
+    public void failed(String routeId) {
         RouteRecord r = record(routeId);
         r.runs.incrementAndGet();
         r.failures.incrementAndGet();
         r.lastFailure = Instant.now();
-        r.lastError = cause == null ? "unknown" : Sql.oneLine(cause);
-    }
-
-    /** Every route seen so far, by id. */
-    public Map<String, RouteRecord> routes() {
-        return Map.copyOf(routes);
-    }
-
-    public RouteRecord route(String routeId) {
-        return record(routeId);
     }
 
     private RouteRecord record(String routeId) {

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Map;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.CamelContext;
@@ -21,12 +22,13 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
 
     private static final Logger LOG = LoggerFactory.getLogger(Database.class);
 
-    private String url;
+    /** The configured database, or null for the embedded server. */
+    private DatabaseUrl url;
     private String user;
     private String password;
     private String embeddedDataDir = "data";
     private int embeddedPort;
-    private String embeddedSettings = "";
+    private Map<String, String> embeddedSettings = Map.of();
     private long lockTimeoutMs;
     private EmbeddedPostgresServer embedded;
     private String location = "";
@@ -39,10 +41,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
 
     /** A JDBC or libpq URL; one that is neither stops start-up here, when the bean is made. */
     public void setUrl(String url) {
-        if (url != null && !url.isBlank()) {
-            DatabaseUrl.parse(url);
-        }
-        this.url = url;
+        this.url = url == null || url.isBlank() ? null : DatabaseUrl.parse(url);
     }
 
     public void setUser(String user) {
@@ -64,8 +63,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
 
     /** Server settings of the embedded PostgreSQL, {@code name=value,...} (e.g. {@code shared_buffers=1GB}). */
     public void setEmbeddedSettings(String embeddedSettings) {
-        EmbeddedPostgresServer.parseSettings(embeddedSettings); // checked when the bean is made
-        this.embeddedSettings = embeddedSettings;
+        this.embeddedSettings = EmbeddedPostgresServer.parseSettings(embeddedSettings); // checked when the bean is made
     }
 
     /**
@@ -90,10 +88,9 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
         if (getJdbcUrl() != null) {
             return;
         }
-        if (url == null || url.isBlank()) {
+        if (url == null) {
             try {
-                embedded = EmbeddedPostgresServer.start(Path.of(embeddedDataDir), embeddedPort,
-                        EmbeddedPostgresServer.parseSettings(embeddedSettings));
+                embedded = EmbeddedPostgresServer.start(Path.of(embeddedDataDir), embeddedPort, embeddedSettings);
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start the embedded PostgreSQL in " + embeddedDataDir, e);
             }
@@ -101,18 +98,17 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
             setUsername("postgres");
             location = "localhost:" + embedded.port() + "/postgres";
         } else {
-            DatabaseUrl parsed = DatabaseUrl.parse(url);
-            setJdbcUrl(parsed.jdbcUrl());
-            location = parsed.location();
+            setJdbcUrl(url.jdbcUrl());
+            location = url.location();
             if (user != null && !user.isBlank()) {
                 setUsername(user);
-            } else if (parsed.user() != null) {
-                setUsername(parsed.user());
+            } else if (url.user() != null) {
+                setUsername(url.user());
             }
             if (password != null && !password.isEmpty()) {
                 super.setPassword(password);
-            } else if (parsed.password() != null) {
-                super.setPassword(parsed.password());
+            } else if (url.password() != null) {
+                super.setPassword(url.password());
             }
         }
         setPoolName("prom2pg");
