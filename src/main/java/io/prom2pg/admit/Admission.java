@@ -1,7 +1,9 @@
 package io.prom2pg.admit;
 
+import io.prom2pg.failure.OverloadedException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.airlift.compress.snappy.SnappyDecompressor;
@@ -19,8 +21,6 @@ import org.apache.camel.spi.OnCamelContextStarted;
  * no more memory than its caps allow, and nothing is acknowledged that was not stored.
  */
 public class Admission implements OnCamelContextStarted {
-
-    static final String ADMITTED_BYTES = "prom2pgAdmittedBytes";
 
     private int maxRequests = 16;
     private int maxBytes = 32 * 1024 * 1024;
@@ -50,8 +50,29 @@ public class Admission implements OnCamelContextStarted {
         this.maxWaitMillis = maxWaitMillis;
     }
 
-    /** Admits the exchange's request or throws; an admitted request must be {@link #release}d. */
-    public void admit(Exchange exchange) throws InterruptedException {
+    /**
+     * What an admitted request holds: one request slot and its bytes, given back once by
+     * {@link #close} (later calls do nothing), by the answer or earlier by a request that waits.
+     */
+    public final class Permit implements AutoCloseable {
+        private final int size;
+        private final AtomicBoolean held = new AtomicBoolean(true);
+
+        private Permit(int size) {
+            this.size = size;
+        }
+
+        @Override
+        public void close() {
+            if (held.getAndSet(false)) {
+                bytes.release(size);
+                requests.release();
+            }
+        }
+    }
+
+    /** Admits the exchange's request or throws; the permit must be {@link #release}d. */
+    public Permit admit(Exchange exchange) throws InterruptedException {
         byte[] body = exchange.getMessage().getBody(byte[].class);
         // a single request larger than the whole budget may still run, alone
         int size = (int) Math.min(weight(body, maxBodyBytes), maxBytes);
@@ -66,16 +87,13 @@ public class Admission implements OnCamelContextStarted {
                     + size + " more (prom2pg.limits.max-bytes-in-flight " + maxBytes + ")");
         }
         peakBytesInFlight.accumulateAndGet(bytesInFlight(), Math::max);
-        exchange.setProperty(ADMITTED_BYTES, size);
+        return new Permit(size);
     }
 
-    /** Releases what {@link #admit} took for this exchange, if anything; safe to call twice. */
-    public void release(Exchange exchange) {
-        Integer size = exchange.getProperty(ADMITTED_BYTES, Integer.class);
-        if (size != null) {
-            exchange.removeProperty(ADMITTED_BYTES);
-            bytes.release(size);
-            requests.release();
+    /** Gives back what {@link #admit} took, if anything (null: the request was not admitted); safe to call twice. */
+    public void release(Permit permit) {
+        if (permit != null) {
+            permit.close();
         }
     }
 

@@ -1,5 +1,6 @@
 package io.prom2pg.auth;
 
+import io.prom2pg.failure.UnauthorizedException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -26,6 +26,22 @@ public final class Settings {
     private Settings() {
     }
 
+    /**
+     * The items of a comma-separated setting ({@code a, b,,c}), trimmed, empty ones left out, in
+     * their order.
+     */
+    public static List<String> commaSeparated(String value) {
+        List<String> items = new ArrayList<>();
+        if (value != null) {
+            for (String item : value.split(",")) {
+                if (!item.isBlank()) {
+                    items.add(item.strip());
+                }
+            }
+        }
+        return List.copyOf(items);
+    }
+
     /** The settings of the {@code application.properties} packed with prom2pg, in file order. */
     public static List<Setting> declared() {
         try (InputStream in = Settings.class.getResourceAsStream("/application.properties")) {

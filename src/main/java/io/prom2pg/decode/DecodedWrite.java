@@ -7,7 +7,7 @@ import java.util.List;
 import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
 
 /**
- * A remote write request as {@link RemoteWriteDataFormat} reads it: no object per series or
+ * A remote write request as {@link RemoteWriteV1Reader} reads it: no object per series or
  * sample. Each series is a 64-bit hash of its encoded labels plus where those bytes sit in the
  * body (decoded into strings only when the series is not cached); samples are column arrays
  * that point at their series by index.

@@ -1,5 +1,6 @@
 package io.prom2pg.decode;
 
+import io.prom2pg.failure.InvalidRequestException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

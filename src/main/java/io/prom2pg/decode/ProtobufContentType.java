@@ -1,7 +1,9 @@
 package io.prom2pg.decode;
 
+import io.prom2pg.failure.UnsupportedMediaTypeException;
 import java.util.Locale;
 
+import io.prom2pg.config.Settings;
 import org.apache.camel.Header;
 
 /**
@@ -21,23 +23,12 @@ public class ProtobufContentType {
      * comma-separated; the first is the one meant when the header names none.
      */
     public void setMessages(String messages) {
-        java.util.List<String> list = new java.util.ArrayList<>();
-        for (String m : messages.split(",")) {
-            if (!m.isBlank()) {
-                list.add(m.trim());
-            }
-        }
-        this.messages = java.util.List.copyOf(list);
+        this.messages = Settings.commaSeparated(messages);
     }
 
     /** The protocol's name, for error messages. */
     public void setProtocol(String protocol) {
         this.protocol = protocol;
-    }
-
-    /** Whether the Content-Type names remote write 2.0's message, whatever else is wrong with the request. */
-    public boolean isRemoteWrite2(@Header("Content-Type") String contentType) {
-        return contentType != null && contentType.contains("io.prometheus.write.v2.Request");
     }
 
     /** Returns the protobuf message the request carries, or throws {@link UnsupportedMediaTypeException}. */

@@ -1,5 +1,7 @@
 package io.prom2pg.decode;
 
+import io.prom2pg.failure.PayloadTooLargeException;
+import io.prom2pg.failure.InvalidRequestException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;

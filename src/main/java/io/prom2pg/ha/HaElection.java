@@ -1,5 +1,6 @@
 package io.prom2pg.ha;
 
+import io.prom2pg.failure.FollowerAheadException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -7,10 +8,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,14 +17,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 import io.prom2pg.decode.DecodedWrite;
+import io.prom2pg.config.Settings;
 import io.prom2pg.decode.Labels;
 import io.prom2pg.observe.IngestMetrics;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
-import io.prom2pg.store.StorageUnavailableException;
+import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.store.StoredTimes;
 import io.prom2pg.store.WriteBatch;
-import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,18 +58,6 @@ public class HaElection {
 
     private static final Logger LOG = LoggerFactory.getLogger(HaElection.class);
 
-    /** The answer for one request. */
-    public enum Decision {
-        /** Not from an HA pair: stored as it is. */
-        NOT_HA,
-        /** From its cluster's leader: stored, and its progress recorded. */
-        LEADER,
-        /** From a follower, acknowledged at once (follower-ack immediate). */
-        FOLLOWER,
-        /** From a follower: what the leader's copy covers is dropped, see {@link #cover}. */
-        FOLLOWER_CHECK
-    }
-
     private record Pair(String cluster, String replica) {
     }
 
@@ -80,13 +67,6 @@ public class HaElection {
      */
     private record Lease(String leader, long validUntilNanos, long renewAfterNanos, long leaderTime, long readNanos) {
     }
-
-    /** Properties the route carries from {@link #decide} to {@link #stored}. */
-    public static final String CLUSTER_PROPERTY = "prom2pgHaCluster";
-    public static final String NEWEST_PROPERTY = "prom2pgHaNewest";
-    public static final String REPLICA_PROPERTY = "prom2pgHaReplica";
-    /** The route's property holding the {@link Decision}; {@link #cover} sets it to LEADER on a takeover. */
-    public static final String DECISION_PROPERTY = "prom2pgHa";
 
     private static final long NO_TIME = Long.MIN_VALUE;
     /** How often a waiting follower request looks at the store and the lease again. */
@@ -103,7 +83,7 @@ public class HaElection {
     private boolean followerAckImmediate;
     private long followerWaitMillis = 10_000;
     private Semaphore waiters = new Semaphore(8);
-    private IngestMetrics metrics;
+    private IngestMetrics metrics = new IngestMetrics();
     private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
     /** Per cluster led from here: the newest sample time written to the lease row. */
     private final ConcurrentHashMap<String, AtomicLong> progress = new ConcurrentHashMap<>();
@@ -122,13 +102,13 @@ public class HaElection {
 
     /** Cluster label names, comma-separated, paired by position with {@link #setReplicaLabels}. */
     public void setClusterLabels(String names) {
-        this.clusterLabels = split(names);
+        this.clusterLabels = Settings.commaSeparated(names);
         pair();
     }
 
-    /** Replica label names, comma-separated; they are left out of stored series. */
+    /** Replica label names, comma-separated (left out of stored series: see {@code series.DroppedLabels}). */
     public void setReplicaLabels(String names) {
-        this.replicaLabels = split(names);
+        this.replicaLabels = Settings.commaSeparated(names);
         pair();
     }
 
@@ -138,28 +118,6 @@ public class HaElection {
             list.add(new Pair(clusterLabels.get(i), replicaLabels.get(i)));
         }
         this.pairs = List.copyOf(list);
-    }
-
-    private static List<String> split(String names) {
-        List<String> list = new ArrayList<>();
-        for (String n : names.split(",")) {
-            if (!n.isBlank()) {
-                list.add(n.trim());
-            }
-        }
-        return list;
-    }
-
-    /** The labels to leave out of stored series: the replica labels, when election is on. */
-    public Set<String> droppedLabels() {
-        if (!enabled) {
-            return Set.of();
-        }
-        Set<String> set = new HashSet<>();
-        for (Pair p : pairs) {
-            set.add(p.replica());
-        }
-        return Set.copyOf(set);
     }
 
     public void setTimeoutMillis(long timeoutMillis) {
@@ -194,13 +152,12 @@ public class HaElection {
 
     /**
      * Decides whether this request's samples are stored (leader), dropped at once (a follower,
-     * acknowledged immediately) or checked against the leader's copy ({@link #cover}), and leaves
-     * the cluster, the replica and the request's newest sample time on the exchange for
-     * {@link #cover} and {@link #stored}.
+     * acknowledged immediately) or checked against the leader's copy ({@link #cover}); the
+     * decision names the cluster, the replica and the request's newest sample time.
      */
-    public Decision decide(DecodedWrite write, Exchange exchange) {
+    public HaDecision decide(DecodedWrite write) {
         if (!enabled || pairs.isEmpty() || write.seriesCount() == 0) {
-            return Decision.NOT_HA;
+            return HaDecision.NOT_HA;
         }
         Labels labels = write.labels(0);
         for (Pair pair : pairs) {
@@ -210,27 +167,29 @@ public class HaElection {
                 String key = pair.cluster() + "=" + cluster;
                 // the leader's progress is only needed when followers wait for it
                 long newest = followerAckImmediate ? NO_TIME : newest(write);
-                exchange.setProperty(CLUSTER_PROPERTY, key);
-                exchange.setProperty(NEWEST_PROPERTY, newest);
-                exchange.setProperty(REPLICA_PROPERTY, replica);
-                return decide(key, replica, newest);
+                return new HaDecision(decide(key, replica), key, replica, newest);
             }
         }
-        return Decision.NOT_HA;
+        return HaDecision.NOT_HA;
     }
 
     /**
-     * After a leader's request is committed: its newest sample time becomes the leader's progress
+     * After a request of an HA pair is committed, if its replica leads (a follower may have taken
+     * the lease over in {@link #cover}): its newest sample time becomes the leader's progress
      * in the lease row (only forward, and never past the database's clock, so that one sample
      * from the future cannot cover everything), renewing the lease as well. The update is not
      * waited on to reach the disk: a progress lost in a crash only makes the follower retry longer.
      */
-    public void stored(Exchange exchange) {
-        String cluster = exchange.getProperty(CLUSTER_PROPERTY, String.class);
-        String replica = exchange.getProperty(REPLICA_PROPERTY, String.class);
-        Long newest = exchange.getProperty(NEWEST_PROPERTY, Long.class);
-        if (cluster == null || replica == null || newest == null || newest == NO_TIME) {
+    public void stored(HaDecision decision) {
+        String cluster = decision.cluster();
+        String replica = decision.replica();
+        long newest = decision.newest();
+        if (decision.role() == HaDecision.Role.NOT_HA || decision.role() == HaDecision.Role.FOLLOWER || newest == NO_TIME) {
             return;
+        }
+        Lease lease = leases.get(cluster);
+        if (lease == null || !lease.leader().equals(replica)) {
+            return; // a follower that did not take the lease over
         }
         AtomicLong recorded = progress.computeIfAbsent(cluster, k -> new AtomicLong(NO_TIME));
         if (newest <= recorded.get()) {
@@ -294,7 +253,7 @@ public class HaElection {
         return null;
     }
 
-    Decision decide(String cluster, String replica, long newest) {
+    HaDecision.Role decide(String cluster, String replica) {
         long now = System.nanoTime();
         Lease lease = leases.get(cluster);
         if (lease != null && now < lease.validUntilNanos()) {
@@ -302,19 +261,21 @@ public class HaElection {
                 return follower();
             }
             if (now < lease.renewAfterNanos()) {
-                return Decision.LEADER;
+                return HaDecision.Role.LEADER;
             }
         }
         lease = claim(cluster, replica, now);
-        return lease.leader().equals(replica) ? Decision.LEADER : follower();
+        return lease.leader().equals(replica) ? HaDecision.Role.LEADER : follower();
     }
 
-    private Decision follower() {
-        return followerAckImmediate ? Decision.FOLLOWER : Decision.FOLLOWER_CHECK;
+    private HaDecision.Role follower() {
+        return followerAckImmediate ? HaDecision.Role.FOLLOWER : HaDecision.Role.FOLLOWER_CHECK;
     }
 
     /**
-     * For a follower's request, resolved to the stored series: the samples to store, none when the
+     * What of a resolved request to store: all of it unless it comes from a follower. A follower
+     * acknowledged at once (follower-ack immediate) stores nothing. For any other follower's request:
+     * the samples to store, none when the
      * leader's copy covers them all (they are dropped and counted). A sample is covered when the
      * store holds its series at its time or later, less half the series' interval (the two newest
      * stored samples give it): the leader's sample of the same scrape, whichever replica scraped
@@ -323,12 +284,24 @@ public class HaElection {
      * lease meanwhile; if the lease runs out, this replica takes it over and what is not covered is
      * stored. A sample the leader has gone past by more than the lease timeout (or two intervals)
      * without storing its series is stored. Anything else not covered at the end is a
-     * {@link FollowerAheadException} (503, retried).
+     * {@link FollowerAheadException} (503, retried). Before it waits, it gives back {@code slot} (the
+     * request's admission permit, null if none), so that waiting followers do not hold back other
+     * requests.
      */
-    public WriteBatch cover(WriteBatch batch, Exchange exchange) throws InterruptedException {
-        String cluster = exchange.getProperty(CLUSTER_PROPERTY, String.class);
-        String replica = exchange.getProperty(REPLICA_PROPERTY, String.class);
+    public WriteBatch cover(WriteBatch batch, HaDecision decision, AutoCloseable slot) throws Exception {
+        if (decision.role() == HaDecision.Role.FOLLOWER) {
+            metrics.followerDropped(batch.sampleCount());
+            return batch.retain((series, time) -> false, false);
+        }
+        if (decision.role() != HaDecision.Role.FOLLOWER_CHECK) {
+            return batch;
+        }
+        String cluster = decision.cluster();
+        String replica = decision.replica();
         Coverage samples = Coverage.of(batch);
+        if (slot != null) {
+            slot.close();
+        }
         boolean mayWait = waiters.tryAcquire();
         try {
             long deadline = System.nanoTime() + (mayWait ? followerWaitMillis * 1_000_000 : 0);
@@ -341,19 +314,16 @@ public class HaElection {
                 }
                 if (lease.leader().equals(replica)) {
                     // took over: this replica's copy is the one from now on; what the old leader stored stays
-                    exchange.setProperty(DECISION_PROPERTY, Decision.LEADER);
                     return batch.retain((series, time) -> !samples.covered(series, time), true);
                 }
                 long progress = lease.leaderTime();
                 int notCovered = samples.waiting(progress, timeoutMillis);
                 if (notCovered == 0) {
                     WriteBatch gaps = batch.retain((series, time) -> !samples.covered(series, time), samples.histogramGaps());
-                    if (metrics != null) {
-                        metrics.followerDropped(batch.getSampleCount() - gaps.getSampleCount());
-                    }
-                    if (gaps.getSampleCount() > 0) {
+                    metrics.followerDropped(batch.sampleCount() - gaps.sampleCount());
+                    if (gaps.sampleCount() > 0) {
                         LOG.debug("HA cluster {}: storing {} sample(s) of replica {} its leader {} went past without", cluster,
-                                gaps.getSampleCount(), replica, lease.leader());
+                                gaps.sampleCount(), replica, lease.leader());
                     }
                     return gaps;
                 }
@@ -383,7 +353,7 @@ public class HaElection {
 
         static Coverage of(WriteBatch batch) {
             Times samples = new Times("samples");
-            for (var chunk : batch.getChunks()) {
+            for (var chunk : batch.chunks()) {
                 long[] series = chunk.getSeries();
                 long[] times = chunk.getTimes();
                 for (int i = 0; i < chunk.getSize(); i++) {
@@ -391,13 +361,8 @@ public class HaElection {
                 }
             }
             Times histograms = new Times("histograms");
-            if (batch.decoded() != null) {
-                for (var h : batch.decoded().histograms()) {
-                    long id = batch.seriesId(h.series());
-                    if (id >= 0) {
-                        histograms.add(id, h.timestamp());
-                    }
-                }
+            for (var h : batch.histograms()) {
+                histograms.add(h.seriesId(), h.time());
             }
             return new Coverage(samples, histograms);
         }

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.prom2pg.store.WriteListener;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.spi.OnCamelContextStarted;
@@ -16,7 +17,7 @@ import org.apache.camel.spi.OnCamelContextStarted;
  * prom2pg's own counters, published at {@code /observe/metrics} through the Prometheus registry
  * that camel-micrometer-prometheus binds as {@code metricsRegistry}.
  */
-public class IngestMetrics implements OnCamelContextStarted {
+public class IngestMetrics implements OnCamelContextStarted, WriteListener {
 
     public static final String REASON_INVALID = "invalid";
     public static final String REASON_DUPLICATE = "duplicate";
@@ -108,6 +109,7 @@ public class IngestMetrics implements OnCamelContextStarted {
      * One insert statement committed: {@code inserted} rows are new, the rest of {@code sent}
      * were already stored (a retried request) and are counted as duplicates.
      */
+    @Override
     public void written(int inserted, int sent) {
         registry();
         written.increment(inserted);
@@ -116,23 +118,15 @@ public class IngestMetrics implements OnCamelContextStarted {
         }
     }
 
-    /** Histograms and exemplars of a request stored: {histograms, exemplars}. */
-    public void extrasWritten(int[] written) {
+    /** Histograms and exemplars of a request stored. */
+    @Override
+    public void extrasWritten(int histograms, int exemplars) {
         registry();
-        histogramsWritten.increment(written[0]);
-        exemplarsWritten.increment(written[1]);
+        histogramsWritten.increment(histograms);
+        exemplarsWritten.increment(exemplars);
     }
 
-    /** For the remote write 2.0 answer headers: histograms written, 0 if none. */
-    public int histogramsWritten(int[] written) {
-        return written == null ? 0 : written[0];
-    }
-
-    /** For the remote write 2.0 answer headers: exemplars written, 0 if none. */
-    public int exemplarsWritten(int[] written) {
-        return written == null ? 0 : written[1];
-    }
-
+    @Override
     public void metadataWritten(int entries) {
         registry();
         metadataWritten.increment(entries);

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.prom2pg.config.Settings;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.OnCamelContextStarted;
 
@@ -46,7 +47,7 @@ public class MaintenanceRuns implements OnCamelContextStarted {
 
     /** The routes listed at zero from start-up, comma-separated (others appear once they run). */
     public void setRoutes(String routes) {
-        listed = java.util.Arrays.stream(routes.split(",")).map(String::strip).filter(r -> !r.isEmpty()).toList();
+        listed = Settings.commaSeparated(routes);
     }
 
     /** A run of the route completed. */

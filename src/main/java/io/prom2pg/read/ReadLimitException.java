@@ -1,6 +1,6 @@
 package io.prom2pg.read;
 
-import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.failure.InvalidRequestException;
 
 /** A remote read answer would pass the configured sample limit. Answered 400 with the reason. */
 public class ReadLimitException extends InvalidRequestException {

@@ -3,7 +3,7 @@ package io.prom2pg.read;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.proto.RemoteRead.LabelMatcher;
 
 /**

@@ -1,6 +1,6 @@
 package io.prom2pg.series;
 
-import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.failure.InvalidRequestException;
 
 /** A request would create more series than the configured limits allow. Answered 400. */
 public class CardinalityLimitException extends InvalidRequestException {

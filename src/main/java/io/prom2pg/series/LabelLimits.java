@@ -1,7 +1,7 @@
 package io.prom2pg.series;
 
 import io.prom2pg.decode.DecodedWrite;
-import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.decode.Labels;
 
 /**

@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 
-import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.proto.RemoteWriteV1.Label;
 import org.apache.commons.codec.digest.MurmurHash3;
 

@@ -1,20 +1,26 @@
 package io.prom2pg.series;
 
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 import io.prom2pg.decode.DecodedWrite;
-import io.prom2pg.decode.InvalidRequestException;
+import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.decode.Labels;
-import io.prom2pg.ha.HaElection;
+import io.prom2pg.decode.NativeHistogram;
 import io.prom2pg.observe.IngestMetrics;
+import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
+import io.prom2pg.store.ExemplarRow;
+import io.prom2pg.store.HistogramRow;
 import io.prom2pg.store.MetadataBatch;
 import io.prom2pg.store.SampleChunk;
 import io.prom2pg.store.SeriesStore;
 import io.prom2pg.store.SeriesStore.NewSeries;
 import io.prom2pg.store.WriteBatch;
+import io.prom2pg.store.WriteResult;
 import it.unimi.dsi.fastutil.ints.IntArrayList;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
 import it.unimi.dsi.fastutil.longs.LongArrayList;
@@ -41,7 +47,7 @@ public class SeriesResolver {
 
     private SeriesCache cache;
     private SeriesStore store;
-    private IngestMetrics metrics;
+    private IngestMetrics metrics = new IngestMetrics();
     private CardinalityLimits limits;
     private SeriesRules rules;
     private LabelLimits labelLimits = new LabelLimits();
@@ -68,30 +74,14 @@ public class SeriesResolver {
         this.metrics = metrics;
     }
 
-    /** Labels left out of every series' identity, comma-separated. */
-    public void setDroppedLabels(String names) {
-        Set<String> set = new HashSet<>(droppedLabels);
-        for (String n : names.split(",")) {
-            if (!n.isBlank()) {
-                set.add(n.trim());
-            }
-        }
-        this.droppedLabels = Set.copyOf(set);
+    /** The labels left out of every series' identity. */
+    public void setDroppedLabels(DroppedLabels droppedLabels) {
+        this.droppedLabels = droppedLabels.names();
     }
 
-    /** The keep/drop rules; their dropped labels are left out of every series too. */
+    /** The keep/drop rules. */
     public void setRules(SeriesRules rules) {
         this.rules = rules;
-        Set<String> set = new HashSet<>(droppedLabels);
-        set.addAll(rules.dropLabels());
-        this.droppedLabels = Set.copyOf(set);
-    }
-
-    /** HA replica labels are left out of series too, so that both replicas write one series. */
-    public void setHaElection(HaElection ha) {
-        Set<String> set = new HashSet<>(droppedLabels);
-        set.addAll(ha.droppedLabels());
-        this.droppedLabels = Set.copyOf(set);
     }
 
     /** The most samples one insert statement carries. */
@@ -101,28 +91,97 @@ public class SeriesResolver {
 
     public WriteBatch resolve(DecodedWrite write) {
         int samples = write.sampleCount();
-        if (metrics != null) {
-            metrics.received(samples);
-        }
+        metrics.received(samples);
         long[] ids;
         MetadataBatch metadata;
         try {
             labelLimits.checkRequest(write);
             checkTimestamps(write);
-            metadata = MetadataBatch.of(write.metadata());
+            metadata = metadata(write.metadata());
             ids = ids(write);
         } catch (CardinalityLimitException e) {
-            if (metrics != null) {
-                metrics.rejected(IngestMetrics.REASON_CARDINALITY, samples);
-            }
+            metrics.rejected(IngestMetrics.REASON_CARDINALITY, samples);
             throw e;
         } catch (InvalidRequestException e) {
-            if (metrics != null) {
-                metrics.rejected(IngestMetrics.REASON_INVALID, samples);
-            }
+            metrics.rejected(IngestMetrics.REASON_INVALID, samples);
             throw e;
         }
-        return new WriteBatch(chunks(write, ids), metadata, samples, write, ids);
+        LongArrayList startSeries = new LongArrayList();
+        LongArrayList startTimes = new LongArrayList();
+        for (int k = 0; k < write.startCount(); k++) {
+            long id = ids[write.startSeries(k)];
+            if (id >= 0) {
+                startSeries.add(id);
+                startTimes.add(write.startTime(k));
+            }
+        }
+        return new WriteBatch(chunks(write, ids), metadata, histograms(write, ids), exemplars(write, ids),
+                startSeries.toLongArray(), startTimes.toLongArray(),
+                new WriteResult(samples, write.histograms().size(), write.exemplars().size()));
+    }
+
+    /** The request's native histograms of stored series, as rows. */
+    private static List<HistogramRow> histograms(DecodedWrite write, long[] ids) {
+        List<HistogramRow> rows = new ArrayList<>(write.histograms().size());
+        for (NativeHistogram h : write.histograms()) {
+            long id = ids[h.series()];
+            if (id >= 0) { // not a series the rules leave out
+                rows.add(new HistogramRow(id, h.timestamp(), h.countInt(), h.countFloat(), h.sum(), h.schema(),
+                        h.zeroThreshold(), h.zeroCountInt(), h.zeroCountFloat(), h.negativeSpans(), h.negativeDeltas(),
+                        h.negativeCounts(), h.positiveSpans(), h.positiveDeltas(), h.positiveCounts(), h.resetHint(),
+                        h.customValues()));
+            }
+        }
+        return rows;
+    }
+
+    /** The request's exemplars of stored series, as rows. */
+    private static List<ExemplarRow> exemplars(DecodedWrite write, long[] ids) {
+        List<ExemplarRow> rows = new ArrayList<>(write.exemplars().size());
+        for (var e : write.exemplars()) {
+            long id = ids[e.series()];
+            if (id >= 0) {
+                rows.add(new ExemplarRow(id, e.timestamp(), e.value(), e.names(), e.values()));
+            }
+        }
+        return rows;
+    }
+
+    /** Metric metadata, one entry per metric family (the last one of the request wins). */
+    static MetadataBatch metadata(List<MetricMetadata> metadata) {
+        if (metadata.isEmpty()) {
+            return MetadataBatch.EMPTY;
+        }
+        Map<String, MetricMetadata> byName = new LinkedHashMap<>();
+        for (MetricMetadata m : metadata) {
+            String name = m.getMetricFamilyName();
+            if (name.isEmpty()) {
+                throw new InvalidRequestException("metadata entry without a metric family name");
+            }
+            if (hasNul(name) || hasNul(m.getHelp()) || hasNul(m.getUnit())) {
+                throw new InvalidRequestException("NUL character in the metadata of metric family '"
+                        + name.replace("\0", "\\0") + "'");
+            }
+            byName.put(name, m);
+        }
+        int n = byName.size();
+        String[] names = new String[n];
+        String[] types = new String[n];
+        String[] helps = new String[n];
+        String[] units = new String[n];
+        int i = 0;
+        for (MetricMetadata m : byName.values()) {
+            names[i] = m.getMetricFamilyName();
+            types[i] = m.getType() == MetricMetadata.MetricType.UNRECOGNIZED ? "unknown" : m.getType().name().toLowerCase(Locale.ROOT);
+            helps[i] = m.getHelp();
+            units[i] = m.getUnit();
+            i++;
+        }
+        return new MetadataBatch(names, types, helps, units);
+    }
+
+    private static boolean hasNul(String s) {
+        return s.indexOf('\0') >= 0;
     }
 
     private static void checkTimestamps(DecodedWrite write) {
@@ -170,9 +229,7 @@ public class SeriesResolver {
             // the misses become strings only once this request may create series
             store.creating(() -> resolveMisses(write, misses, ids));
         }
-        if (metrics != null) {
-            metrics.seriesCache(hits, n - hits);
-        }
+        metrics.seriesCache(hits, n - hits);
         return ids;
     }
 
@@ -215,9 +272,7 @@ public class SeriesResolver {
         }
         long t0 = System.nanoTime();
         long[] created = store.resolve(misses, limits == null ? SeriesStore.Limits.NONE : limits);
-        if (metrics != null) {
-            metrics.seriesCreated(misses.size(), System.nanoTime() - t0);
-        }
+        metrics.seriesCreated(misses.size(), System.nanoTime() - t0);
         for (int m = 0; m < created.length; m++) {
             cache.put(missHashes.getLong(m), created[m]);
         }
@@ -257,7 +312,7 @@ public class SeriesResolver {
             }
             chunk.add(t, id, write.sampleValue(j));
         }
-        if (filtered > 0 && metrics != null) {
+        if (filtered > 0) {
             metrics.rejected(IngestMetrics.REASON_FILTERED, filtered);
         }
         List<SampleChunk> chunks = new ArrayList<>();

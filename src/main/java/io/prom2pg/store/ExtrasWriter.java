@@ -1,18 +1,15 @@
 package io.prom2pg.store;
 
+import io.prom2pg.failure.StorageUnavailableException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.Arrays;
 
 import javax.sql.DataSource;
 
-import io.prom2pg.decode.DecodedWrite;
-import io.prom2pg.decode.Exemplar;
-import io.prom2pg.decode.NativeHistogram;
 
 /**
  * Stores what a request carries besides float samples: native histograms (as sent, lossless),
@@ -24,6 +21,7 @@ public class ExtrasWriter {
 
     private DataSource dataSource;
     private String schema = "prom2pg";
+    private WriteListener listener = WriteListener.NONE;
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -33,15 +31,21 @@ public class ExtrasWriter {
         this.schema = Schema.checkName(schema);
     }
 
-    /** Writes them all in one transaction; returns {histograms, exemplars} accepted. */
-    public int[] write(WriteBatch batch) {
-        DecodedWrite w = batch.decoded();
+    public void setListener(WriteListener listener) {
+        this.listener = listener == null ? WriteListener.NONE : listener;
+    }
+
+    /** Writes the batch's histograms, exemplars and start times, if any, in one transaction. */
+    public void write(WriteBatch batch) {
+        if (!batch.hasExtras()) {
+            return;
+        }
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                histograms(c, batch, w);
-                exemplars(c, batch, w);
-                starts(c, batch, w);
+                histograms(c, batch);
+                exemplars(c, batch);
+                starts(c, batch);
                 c.commit();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
@@ -52,11 +56,11 @@ public class ExtrasWriter {
         } catch (SQLException e) {
             throw new StorageUnavailableException("writing histograms, exemplars or start times failed: " + Sql.oneLine(e), e);
         }
-        return new int[] {w.histograms().size(), w.exemplars().size()};
+        listener.extrasWritten(batch.histograms().size(), batch.exemplars().size());
     }
 
-    private void histograms(Connection c, WriteBatch batch, DecodedWrite w) throws SQLException {
-        if (w.histograms().isEmpty()) {
+    private void histograms(Connection c, WriteBatch batch) throws SQLException {
+        if (batch.histograms().isEmpty()) {
             return;
         }
         // d = {count_float, sum, zero_threshold, zero_count_float}
@@ -70,23 +74,20 @@ public class ExtrasWriter {
                 + " FROM (SELECT CAST(? AS float8[]) AS d) AS p"
                 + " ON CONFLICT (series_id, time) DO NOTHING";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            for (NativeHistogram h : w.histograms()) {
-                if (batch.seriesId(h.series()) < 0) {
-                    continue; // a series the rules do not store
-                }
+            for (HistogramRow h : batch.histograms()) {
                 int i = 1;
-                ps.setObject(i++, time(h.timestamp()));
-                ps.setLong(i++, batch.seriesId(h.series()));
+                ps.setObject(i++, time(h.time()));
+                ps.setLong(i++, h.seriesId());
                 setLong(ps, i++, h.countInt());
                 ps.setBoolean(i++, h.countFloat() != null);
                 ps.setInt(i++, h.schema());
                 setLong(ps, i++, h.zeroCountInt());
                 ps.setBoolean(i++, h.zeroCountFloat() != null);
                 ps.setObject(i++, h.negativeSpans());
-                ps.setArray(i++, c.createArrayOf("int8", boxed(h.negativeDeltas())));
+                ps.setObject(i++, h.negativeDeltas());
                 ps.setObject(i++, h.negativeCounts());
                 ps.setObject(i++, h.positiveSpans());
-                ps.setArray(i++, c.createArrayOf("int8", boxed(h.positiveDeltas())));
+                ps.setObject(i++, h.positiveDeltas());
                 ps.setObject(i++, h.positiveCounts());
                 ps.setShort(i++, (short) h.resetHint());
                 ps.setObject(i++, h.customValues());
@@ -99,20 +100,17 @@ public class ExtrasWriter {
         }
     }
 
-    private void exemplars(Connection c, WriteBatch batch, DecodedWrite w) throws SQLException {
-        if (w.exemplars().isEmpty()) {
+    private void exemplars(Connection c, WriteBatch batch) throws SQLException {
+        if (batch.exemplars().isEmpty()) {
             return;
         }
         String sql = "INSERT INTO " + schema + ".exemplars (time, series_id, value, labels)"
                 + " SELECT CAST(? AS timestamptz), CAST(? AS bigint), (CAST(? AS float8[]))[1], CAST(? AS jsonb)"
                 + " ON CONFLICT (series_id, time) DO NOTHING";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            for (Exemplar e : w.exemplars()) {
-                if (batch.seriesId(e.series()) < 0) {
-                    continue;
-                }
-                ps.setObject(1, time(e.timestamp()));
-                ps.setLong(2, batch.seriesId(e.series()));
+            for (ExemplarRow e : batch.exemplars()) {
+                ps.setObject(1, time(e.time()));
+                ps.setLong(2, e.seriesId());
                 ps.setObject(3, new double[] {e.value()});
                 ps.setString(4, SeriesStore.json(e.names(), e.values()));
                 ps.addBatch();
@@ -121,32 +119,21 @@ public class ExtrasWriter {
         }
     }
 
-    private void starts(Connection c, WriteBatch batch, DecodedWrite w) throws SQLException {
-        if (w.startCount() == 0) {
-            return;
-        }
-        long[][] rows = java.util.stream.IntStream.range(0, w.startCount())
-                .filter(k -> batch.seriesId(w.startSeries(k)) >= 0)
-                .mapToObj(k -> new long[] {batch.seriesId(w.startSeries(k)), w.startTime(k)})
-                .toArray(long[][]::new);
-        if (rows.length == 0) {
+    private void starts(Connection c, WriteBatch batch) throws SQLException {
+        if (batch.startSeries().length == 0) {
             return;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".series_starts (series_id, start_time)"
                 + " SELECT s, timestamptz 'epoch' + t * interval '1 millisecond'"
                 + " FROM unnest(CAST(? AS int8[]), CAST(? AS int8[])) AS u(s, t) ON CONFLICT DO NOTHING")) {
-            ps.setObject(1, Arrays.stream(rows).mapToLong(r -> r[0]).toArray());
-            ps.setObject(2, Arrays.stream(rows).mapToLong(r -> r[1]).toArray());
+            ps.setObject(1, batch.startSeries());
+            ps.setObject(2, batch.startTimes());
             ps.execute();
         }
     }
 
     private static OffsetDateTime time(long millis) {
         return OffsetDateTime.ofInstant(Instant.ofEpochMilli(millis), ZoneOffset.UTC);
-    }
-
-    private static Long[] boxed(long[] values) {
-        return Arrays.stream(values).boxed().toArray(Long[]::new);
     }
 
     private static void setLong(PreparedStatement ps, int i, Long value) throws SQLException {

@@ -1,5 +1,6 @@
 package io.prom2pg.store;
 
+import io.prom2pg.failure.StorageUnavailableException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

@@ -1,5 +1,6 @@
 package io.prom2pg.store;
 
+import io.prom2pg.failure.StorageUnavailableException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.LocalDate;
@@ -27,14 +28,14 @@ import org.postgresql.copy.CopyManager;
  *
  * <p>A request's {@link #write} queues its chunk and waits for it to be committed. A few writer
  * threads ({@link #setWriters}) take the queued chunks of one time window, up to
- * {@link #setMaxSamples} samples, and copy them in one statement: one transaction, one commit.
+ * {@link #setChunkSize} samples, and copy them in one statement: one transaction, one commit.
  * PostgreSQL spends about half as much per sample on a few large COPYs as on many small
  * concurrent ones (BENCHMARKS.md), and nothing waits for a timer: a chunk alone is written at
  * once, chunks arriving while the writers are busy are written together next.
  *
  * <p>COPY has no conflict handling: when a sample is already stored the whole COPY fails and
  * nothing of it is written. A group that fails so is copied again chunk by chunk, and the chunk
- * with the stored sample gets {@link DuplicateSamplesException}, which tells the route to take
+ * with the stored sample gets {@link DuplicateSamplesException}, which tells {@link SampleWriter} to take
  * the idempotent {@code INSERT ... ON CONFLICT DO NOTHING} path. Any other failure fails every
  * chunk of the group with {@link StorageUnavailableException}; a chunk is acknowledged only
  * after its commit.
@@ -61,7 +62,7 @@ public class SampleCopyWriter {
     private String schema = "prom2pg";
     private volatile Boolean partitioned;
     private int writers = 2;
-    private int maxSamples = 20_000;
+    private int chunkSize = 20_000;
     /** Prometheus gives up on a request after 30 s (remote_timeout) and sends it again. */
     private long waitMillis = 30_000;
     private final List<Thread> threads = new ArrayList<>();
@@ -81,8 +82,8 @@ public class SampleCopyWriter {
     }
 
     /** The most samples one COPY statement carries (a single larger chunk is still written whole). */
-    public void setMaxSamples(int maxSamples) {
-        this.maxSamples = Math.max(1, maxSamples);
+    public void setChunkSize(int chunkSize) {
+        this.chunkSize = Math.max(1, chunkSize);
     }
 
     /** How long a request waits for its chunk before it is answered as a storage failure. */
@@ -209,11 +210,11 @@ public class SampleCopyWriter {
         group.add(first);
         long window = first.chunk().getWindow();
         int samples = first.chunk().getSize();
-        for (Iterator<Pending> it = queue.iterator(); it.hasNext() && samples < maxSamples; ) {
+        for (Iterator<Pending> it = queue.iterator(); it.hasNext() && samples < chunkSize; ) {
             Pending p = it.next();
             // remove(p), not the iterator's remove: it says whether this writer, and not
             // another one scanning the queue at the same time, took the chunk
-            if (p.chunk().getWindow() == window && samples + p.chunk().getSize() <= maxSamples && queue.remove(p)) {
+            if (p.chunk().getWindow() == window && samples + p.chunk().getSize() <= chunkSize && queue.remove(p)) {
                 group.add(p);
                 samples += p.chunk().getSize();
             }

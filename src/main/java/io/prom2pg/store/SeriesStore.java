@@ -1,5 +1,6 @@
 package io.prom2pg.store;
 
+import io.prom2pg.failure.StorageUnavailableException;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;

@@ -1,62 +1,80 @@
 package io.prom2pg.store;
 
+import java.util.ArrayList;
 import java.util.List;
 
-import io.prom2pg.decode.DecodedWrite;
-
 /**
- * One remote write request, resolved and ready to store: its samples split into chunks per time
- * window, and its metadata. Nothing of it has been written yet.
+ * One remote write request, resolved to stored series and ready to store: its samples in chunks
+ * per time window, its metadata, native histograms, exemplars and series start times as rows,
+ * and what the request is acknowledged with once they are stored. Nothing of it is written yet.
  */
 public final class WriteBatch {
 
     private final List<SampleChunk> chunks;
     private final MetadataBatch metadata;
-    private final int sampleCount;
-    private final DecodedWrite decoded;
-    private final long[] seriesIds;
+    private final List<HistogramRow> histograms;
+    private final List<ExemplarRow> exemplars;
+    private final long[] startSeries;
+    private final long[] startTimes;
+    private final WriteResult acknowledged;
 
-    public WriteBatch(List<SampleChunk> chunks, MetadataBatch metadata, int sampleCount) {
-        this(chunks, metadata, sampleCount, null, new long[0]);
-    }
-
-    /** With the decoded request and its series ids, for the histograms, exemplars and starts it carries. */
-    public WriteBatch(List<SampleChunk> chunks, MetadataBatch metadata, int sampleCount, DecodedWrite decoded, long[] seriesIds) {
-        this.chunks = chunks;
+    public WriteBatch(List<SampleChunk> chunks, MetadataBatch metadata, List<HistogramRow> histograms,
+                      List<ExemplarRow> exemplars, long[] startSeries, long[] startTimes, WriteResult acknowledged) {
+        this.chunks = List.copyOf(chunks);
         this.metadata = metadata;
-        this.sampleCount = sampleCount;
-        this.decoded = decoded;
-        this.seriesIds = seriesIds;
+        this.histograms = List.copyOf(histograms);
+        this.exemplars = List.copyOf(exemplars);
+        this.startSeries = startSeries;
+        this.startTimes = startTimes;
+        this.acknowledged = acknowledged;
     }
 
-    /** True when the request carries native histograms, exemplars or start timestamps. */
-    public boolean isHasExtras() {
-        return decoded != null && (!decoded.histograms().isEmpty() || !decoded.exemplars().isEmpty() || decoded.startCount() > 0);
+    /** Samples only. */
+    public WriteBatch(List<SampleChunk> chunks, int samples) {
+        this(chunks, MetadataBatch.EMPTY, List.of(), List.of(), new long[0], new long[0], new WriteResult(samples, 0, 0));
     }
 
-    public DecodedWrite decoded() {
-        return decoded;
-    }
-
-    /** The database id of the decoded request's series i. */
-    public long seriesId(int i) {
-        return seriesIds[i];
-    }
-
-    public List<SampleChunk> getChunks() {
+    public List<SampleChunk> chunks() {
         return chunks;
     }
 
-    public MetadataBatch getMetadata() {
+    public MetadataBatch metadata() {
         return metadata;
     }
 
-    public boolean isHasMetadata() {
-        return !metadata.isEmpty();
+    public List<HistogramRow> histograms() {
+        return histograms;
     }
 
-    public int getSampleCount() {
-        return sampleCount;
+    public List<ExemplarRow> exemplars() {
+        return exemplars;
+    }
+
+    public long[] startSeries() {
+        return startSeries;
+    }
+
+    public long[] startTimes() {
+        return startTimes;
+    }
+
+    /** True when there are native histograms, exemplars or start timestamps to store. */
+    public boolean hasExtras() {
+        return !histograms.isEmpty() || !exemplars.isEmpty() || startSeries.length > 0;
+    }
+
+    /** The samples to store, in all chunks. */
+    public int sampleCount() {
+        int n = 0;
+        for (SampleChunk c : chunks) {
+            n += c.getSize();
+        }
+        return n;
+    }
+
+    /** What the request is acknowledged with once this batch is stored. */
+    public WriteResult acknowledged() {
+        return acknowledged;
     }
 
     /** Which of a batch's samples to keep, by series id and time (ms). */
@@ -66,12 +84,11 @@ public final class WriteBatch {
     }
 
     /**
-     * The samples the filter keeps, in the same time windows; no metadata; the request's
-     * histograms, exemplars and start times only with {@code keepExtras}.
+     * The samples the filter keeps, in the same time windows; no metadata; the histograms,
+     * exemplars and start times only with {@code keepExtras}. Acknowledged with the same numbers.
      */
     public WriteBatch retain(SampleFilter filter, boolean keepExtras) {
-        java.util.List<SampleChunk> kept = new java.util.ArrayList<>();
-        int count = 0;
+        List<SampleChunk> kept = new ArrayList<>();
         for (SampleChunk chunk : chunks) {
             SampleChunk k = null;
             long[] times = chunk.getTimes();
@@ -87,11 +104,10 @@ public final class WriteBatch {
             }
             if (k != null) {
                 kept.add(k);
-                count += k.getSize();
             }
         }
         return keepExtras
-                ? new WriteBatch(java.util.List.copyOf(kept), MetadataBatch.of(java.util.List.of()), count, decoded, seriesIds)
-                : new WriteBatch(java.util.List.copyOf(kept), MetadataBatch.of(java.util.List.of()), count);
+                ? new WriteBatch(kept, MetadataBatch.EMPTY, histograms, exemplars, startSeries, startTimes, acknowledged)
+                : new WriteBatch(kept, MetadataBatch.EMPTY, List.of(), List.of(), new long[0], new long[0], acknowledged);
     }
 }

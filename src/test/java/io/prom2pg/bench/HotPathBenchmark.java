@@ -4,7 +4,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.prom2pg.decode.DecodedWrite;
 import io.prom2pg.decode.Labels;
-import io.prom2pg.decode.RemoteWriteDataFormat;
+import io.prom2pg.decode.RemoteWriteV1Reader;
 import io.prom2pg.decode.SnappyDataFormat;
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.series.LabelSet;
@@ -45,7 +45,7 @@ public class HotPathBenchmark {
         BenchSeries series = new BenchSeries(2000);
         body = series.request(0, 2000, 1_795_493_700_000L, 42.0);
         compressed = SnappyDataFormat.compress(body);
-        decoded = RemoteWriteDataFormat.read(body);
+        decoded = RemoteWriteV1Reader.read(body);
         cache = new SeriesCache(2_000_000);
         for (int i = 0; i < decoded.seriesCount(); i++) {
             cache.put(decoded.labelHash(i), i + 1);
@@ -65,7 +65,7 @@ public class HotPathBenchmark {
     /** prom2pg's streaming reader: label hashes and sample columns. */
     @Benchmark
     public DecodedWrite decodeStreaming() {
-        return RemoteWriteDataFormat.read(body);
+        return RemoteWriteV1Reader.read(body);
     }
 
     /** The generated protobuf classes, the approach the streaming reader replaced (for comparison). */

@@ -1,5 +1,7 @@
 package io.prom2pg.decode;
 
+import io.prom2pg.failure.PayloadTooLargeException;
+import io.prom2pg.failure.InvalidRequestException;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
@@ -50,8 +52,8 @@ class DecoderFuzzTest {
                     byte[] plain = SnappyDataFormat.decompress(body, MAX_BODY);
                     assertFalse(plain.length > MAX_BODY, "decompressed past the limit");
                 }
-                case 1 -> walk(RemoteWriteDataFormat.read(body));
-                case 2 -> walk(RemoteWriteV2DataFormat.read(body));
+                case 1 -> walk(RemoteWriteV1Reader.read(body));
+                case 2 -> walk(RemoteWriteV2Reader.read(body));
                 default -> {
                     ReadRequest request = ReadRequest.parseFrom(body);
                     for (Query query : request.getQueriesList()) {

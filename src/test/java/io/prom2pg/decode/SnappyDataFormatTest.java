@@ -1,5 +1,7 @@
 package io.prom2pg.decode;
 
+import io.prom2pg.failure.PayloadTooLargeException;
+import io.prom2pg.failure.InvalidRequestException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

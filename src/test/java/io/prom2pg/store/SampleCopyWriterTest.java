@@ -1,5 +1,6 @@
 package io.prom2pg.store;
 
+import io.prom2pg.failure.StorageUnavailableException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,7 +53,7 @@ class SampleCopyWriterTest {
         writer.setDataSource(db.dataSource());
         writer.setSchema(schema);
         writer.setWriters(1);
-        writer.setMaxSamples(10_000);
+        writer.setChunkSize(10_000);
     }
 
     @AfterEach

@@ -1,4 +1,4 @@
-package io.prom2pg.store;
+package io.prom2pg.failure;
 
 /**
  * PostgreSQL cannot take the write right now (not reachable, schema not ready, pool exhausted,

@@ -1,4 +1,4 @@
-package io.prom2pg.auth;
+package io.prom2pg.failure;
 
 /** Credentials missing or wrong. Answered 401 with WWW-Authenticate; the message never holds a secret. */
 public class UnauthorizedException extends RuntimeException {

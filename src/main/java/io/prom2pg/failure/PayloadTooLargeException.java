@@ -1,4 +1,4 @@
-package io.prom2pg.decode;
+package io.prom2pg.failure;
 
 /** The body, once decompressed, is larger than prom2pg is configured to accept. Answered 413. */
 public class PayloadTooLargeException extends RuntimeException {

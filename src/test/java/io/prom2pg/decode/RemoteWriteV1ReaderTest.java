@@ -1,5 +1,6 @@
 package io.prom2pg.decode;
 
+import io.prom2pg.failure.InvalidRequestException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -14,14 +15,14 @@ import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.support.RemoteWrite;
 import org.junit.jupiter.api.Test;
 
-class RemoteWriteDataFormatTest {
+class RemoteWriteV1ReaderTest {
 
     @Test
     void should_read_what_the_generated_protobuf_classes_read_from_prometheus_bodies() {
         for (String fixture : new String[] {"rw_001.snappy.pb", "rw_002.snappy.pb", "rw_003.snappy.pb", "rw_metadata_448.snappy.pb"}) {
             byte[] body = SnappyDataFormat.decompress(RemoteWrite.fixture(fixture), Integer.MAX_VALUE);
             WriteRequest expected = RemoteWrite.decodeFixture(fixture);
-            DecodedWrite read = RemoteWriteDataFormat.read(body);
+            DecodedWrite read = RemoteWriteV1Reader.read(body);
 
             int j = 0;
             int series = 0;
@@ -56,7 +57,7 @@ class RemoteWriteDataFormatTest {
                 .addTimeseries(RemoteWrite.series("__name__", "up", "job", "a").addSamples(RemoteWrite.sample(2, 1)))
                 .addTimeseries(RemoteWrite.series("__name__", "up", "job", "b").addSamples(RemoteWrite.sample(1, 1)))
                 .build();
-        DecodedWrite read = RemoteWriteDataFormat.read(request.toByteArray());
+        DecodedWrite read = RemoteWriteV1Reader.read(request.toByteArray());
         assertEquals(read.labelHash(0), read.labelHash(1));
         assertNotEquals(read.labelHash(0), read.labelHash(2));
     }
@@ -77,7 +78,7 @@ class RemoteWriteDataFormatTest {
         req.writeString(7, "unknown top-level field");
         req.flush();
 
-        DecodedWrite read = RemoteWriteDataFormat.read(body.toByteArray());
+        DecodedWrite read = RemoteWriteV1Reader.read(body.toByteArray());
         assertEquals(1, read.seriesCount());
         assertArrayEquals(new String[] {"__name__", "job"}, read.labels(0).names());
         assertArrayEquals(new String[] {"up", "x"}, read.labels(0).values());
@@ -91,7 +92,7 @@ class RemoteWriteDataFormatTest {
                 .addTimeseries(RemoteWrite.series("__name__", "no_samples"))
                 .addTimeseries(RemoteWrite.series("__name__", "up").addSamples(RemoteWrite.sample(1, 1)))
                 .build();
-        DecodedWrite read = RemoteWriteDataFormat.read(request.toByteArray());
+        DecodedWrite read = RemoteWriteV1Reader.read(request.toByteArray());
         assertEquals(1, read.seriesCount());
         assertEquals("up", read.labels(0).values()[0]);
     }
@@ -101,11 +102,11 @@ class RemoteWriteDataFormatTest {
         byte[] valid = WriteRequest.newBuilder()
                 .addTimeseries(RemoteWrite.series("__name__", "up").addSamples(RemoteWrite.sample(1, 1))).build().toByteArray();
         byte[] truncated = java.util.Arrays.copyOf(valid, valid.length - 3);
-        assertThrows(InvalidRequestException.class, () -> RemoteWriteDataFormat.read(truncated));
-        assertThrows(InvalidRequestException.class, () -> RemoteWriteDataFormat.read(new byte[] {0x0a, (byte) 0xff}));
+        assertThrows(InvalidRequestException.class, () -> RemoteWriteV1Reader.read(truncated));
+        assertThrows(InvalidRequestException.class, () -> RemoteWriteV1Reader.read(new byte[] {0x0a, (byte) 0xff}));
         // a label value that is not UTF-8, found when the series is decoded
         byte[] badUtf8 = {0x0a, 0x0e, 0x0a, 0x08, 0x0a, 0x01, 'a', 0x12, 0x03, (byte) 0xc3, 0x28, 'x', 0x12, 0x02, 0x10, 0x01};
-        DecodedWrite read = RemoteWriteDataFormat.read(badUtf8);
+        DecodedWrite read = RemoteWriteV1Reader.read(badUtf8);
         assertThrows(InvalidRequestException.class, () -> read.labels(0));
     }
 }

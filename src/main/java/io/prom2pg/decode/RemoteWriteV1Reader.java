@@ -1,5 +1,6 @@
 package io.prom2pg.decode;
 
+import io.prom2pg.failure.InvalidRequestException;
 import java.io.IOException;
 
 import com.dynatrace.hash4j.hashing.Hasher64;
@@ -16,19 +17,12 @@ import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
  * series that are not cached yet. Field numbers are those of {@code remote_write_v1.proto};
  * fields it does not know are skipped, as protobuf does.
  */
-public class RemoteWriteDataFormat extends RequestDataFormat {
+public final class RemoteWriteV1Reader {
 
     /** The series cache key: a 64-bit XXH3 of the label bytes as they are on the wire. */
     private static final Hasher64 WIRE_HASH = Hashing.xxh3_64(0);
 
-    @Override
-    public String getDataFormatName() {
-        return "remoteWriteV1";
-    }
-
-    @Override
-    DecodedWrite decode(byte[] body) {
-        return read(body);
+    private RemoteWriteV1Reader() {
     }
 
     public static DecodedWrite read(byte[] body) {

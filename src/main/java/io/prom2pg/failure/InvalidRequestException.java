@@ -1,4 +1,4 @@
-package io.prom2pg.decode;
+package io.prom2pg.failure;
 
 /**
  * The request can never be stored as sent: undecodable, or breaking the remote write contract.

@@ -1,5 +1,6 @@
 package io.prom2pg.decode;
 
+import io.prom2pg.failure.InvalidRequestException;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -19,7 +20,7 @@ import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
  * (created) timestamps are kept for their own tables.
  * Field numbers are those of {@code remote_write_v2.proto}.
  */
-public class RemoteWriteV2DataFormat extends RequestDataFormat {
+public final class RemoteWriteV2Reader {
 
     /** The series cache key: a 64-bit XXH3 of the bytes of the symbols a series' labels reference. */
     private static final Hasher64 WIRE_HASH = Hashing.xxh3_64(2);
@@ -27,14 +28,7 @@ public class RemoteWriteV2DataFormat extends RequestDataFormat {
     private static final byte SEPARATOR = (byte) 0xff;
     private static final byte[] NAME = "__name__".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
-    @Override
-    public String getDataFormatName() {
-        return "remoteWriteV2";
-    }
-
-    @Override
-    DecodedWrite decode(byte[] body) {
-        return read(body);
+    private RemoteWriteV2Reader() {
     }
 
     public static DecodedWrite read(byte[] body) {

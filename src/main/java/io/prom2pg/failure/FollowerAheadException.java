@@ -1,4 +1,4 @@
-package io.prom2pg.ha;
+package io.prom2pg.failure;
 
 /**
  * A follower replica sent samples its leader's copy does not cover yet (within the follower wait):

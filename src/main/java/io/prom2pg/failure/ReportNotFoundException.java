@@ -1,4 +1,4 @@
-package io.prom2pg.reports;
+package io.prom2pg.failure;
 
 /** No report (view) of that name. Answered 404. */
 public class ReportNotFoundException extends RuntimeException {

@@ -1,0 +1,114 @@
+package io.prom2pg.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+import io.prom2pg.failure.StorageUnavailableException;
+
+/**
+ * Stores a request's samples and metadata: each chunk into its time window's partition (made when
+ * missing), by binary COPY together with concurrent requests' chunks ({@link SampleCopyWriter}),
+ * or, when COPY meets a sample already stored (a retried request) or {@code method} is
+ * {@code insert}, by {@code INSERT ... ON CONFLICT DO NOTHING}, so a retry adds nothing. Returns
+ * once every chunk is committed; a chunk that fails fails the request (the chunks before it stay
+ * stored, and the sender's retry skips them).
+ */
+public class SampleWriter {
+
+    private DataSource dataSource;
+    private String schema = "prom2pg";
+    private Partitions partitions;
+    private SampleCopyWriter copyWriter;
+    private boolean copy = true;
+    private WriteListener listener = WriteListener.NONE;
+
+    public void setDataSource(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public void setSchema(String schema) {
+        this.schema = Schema.checkName(schema);
+    }
+
+    public void setPartitions(Partitions partitions) {
+        this.partitions = partitions;
+    }
+
+    public void setCopyWriter(SampleCopyWriter copyWriter) {
+        this.copyWriter = copyWriter;
+    }
+
+    /** {@code copy} (binary COPY, the idempotent insert on a duplicate) or {@code insert} (always the insert); decided once. */
+    public void setMethod(String method) {
+        switch (method.strip()) {
+            case "copy" -> copy = true;
+            case "insert" -> copy = false;
+            default -> throw new IllegalArgumentException("prom2pg.write.method must be copy or insert, not " + method);
+        }
+    }
+
+    public void setListener(WriteListener listener) {
+        this.listener = listener == null ? WriteListener.NONE : listener;
+    }
+
+    /** Writes the batch's samples and metadata; returns what the request is acknowledged with. */
+    public WriteResult write(WriteBatch batch) {
+        for (SampleChunk chunk : batch.chunks()) {
+            partitions.ensure(chunk);
+            int inserted;
+            if (copy) {
+                try {
+                    inserted = copyWriter.write(chunk);
+                } catch (DuplicateSamplesException e) {
+                    inserted = insert(chunk);
+                }
+            } else {
+                inserted = insert(chunk);
+            }
+            listener.written(inserted, chunk.getSize());
+        }
+        if (!batch.metadata().isEmpty()) {
+            upsert(batch.metadata());
+            listener.metadataWritten(batch.metadata().getSize());
+        }
+        return batch.acknowledged();
+    }
+
+    /** The idempotent insert of one chunk: samples already stored are skipped; returns the rows inserted. */
+    int insert(SampleChunk chunk) {
+        String sql = "INSERT INTO " + schema + ".samples (time, series_id, value)"
+                + " SELECT to_timestamp(CAST(t AS float8) / 1000), s, v"
+                + " FROM unnest(CAST(? AS int8[]), CAST(? AS int8[]), CAST(? AS float8[])) AS u(t, s, v)"
+                + " ON CONFLICT DO NOTHING";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            // arrays of primitives go in binary: NaN payloads (stale markers) keep their bits
+            ps.setObject(1, chunk.getTimes());
+            ps.setObject(2, chunk.getSeries());
+            ps.setObject(3, chunk.getValues());
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("inserting samples failed: " + Sql.oneLine(e), e);
+        }
+    }
+
+    /** Metadata as the newest request says it; a row is rewritten only when something changed. */
+    private void upsert(MetadataBatch m) {
+        String sql = "INSERT INTO " + schema + ".metric_metadata AS m (metric_family_name, type, help, unit)"
+                + " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]))"
+                + " ON CONFLICT (metric_family_name) DO UPDATE"
+                + " SET type = excluded.type, help = excluded.help, unit = excluded.unit, updated_at = now()"
+                + " WHERE (m.type, m.help, m.unit) IS DISTINCT FROM (excluded.type, excluded.help, excluded.unit)";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, c.createArrayOf("text", m.getNames()));
+            ps.setArray(2, c.createArrayOf("text", m.getTypes()));
+            ps.setArray(3, c.createArrayOf("text", m.getHelps()));
+            ps.setArray(4, c.createArrayOf("text", m.getUnits()));
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("storing metric metadata failed: " + Sql.oneLine(e), e);
+        }
+    }
+}
