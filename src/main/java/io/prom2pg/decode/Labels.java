@@ -51,8 +51,8 @@ public record Labels(String[] names, String[] values) {
         while (!in.isAtEnd()) {
             int t = in.readTag();
             switch (WireFormat.getTagFieldNumber(t)) {
-                case 1 -> name = in.readStringRequireUtf8();
-                case 2 -> value = in.readStringRequireUtf8();
+                case 1 -> name = in.readStringRequireUtf8(); // Label: string name = 1;
+                case 2 -> value = in.readStringRequireUtf8(); // Label: string value = 2;
                 default -> in.skipField(t);
             }
         }

@@ -39,22 +39,22 @@ public record NativeHistogram(int series, long timestamp, Long countInt, Double 
             int tag = in.readTag();
             boolean packed = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
             switch (WireFormat.getTagFieldNumber(tag)) {
-                case 1 -> countInt = in.readUInt64();
-                case 2 -> countFloat = in.readDouble();
-                case 3 -> sum = in.readDouble();
-                case 4 -> schema = in.readSInt32();
-                case 5 -> zeroThreshold = in.readDouble();
-                case 6 -> zeroCountInt = in.readUInt64();
-                case 7 -> zeroCountFloat = in.readDouble();
-                case 8 -> readSpan(in, negativeSpans);
-                case 9 -> readSInt64s(in, packed, negativeDeltas);
-                case 10 -> readDoubles(in, packed, negativeCounts);
-                case 11 -> readSpan(in, positiveSpans);
-                case 12 -> readSInt64s(in, packed, positiveDeltas);
-                case 13 -> readDoubles(in, packed, positiveCounts);
-                case 14 -> resetHint = in.readEnum();
-                case 15 -> timestamp = in.readInt64();
-                case 16 -> readDoubles(in, packed, customValues);
+                case 1 -> countInt = in.readUInt64(); // Histogram: uint64 count_int = 1; (oneof count)
+                case 2 -> countFloat = in.readDouble(); // Histogram: double count_float = 2; (oneof count)
+                case 3 -> sum = in.readDouble(); // Histogram: double sum = 3;
+                case 4 -> schema = in.readSInt32(); // Histogram: sint32 schema = 4;
+                case 5 -> zeroThreshold = in.readDouble(); // Histogram: double zero_threshold = 5;
+                case 6 -> zeroCountInt = in.readUInt64(); // Histogram: uint64 zero_count_int = 6; (oneof zero_count)
+                case 7 -> zeroCountFloat = in.readDouble(); // Histogram: double zero_count_float = 7; (oneof zero_count)
+                case 8 -> readSpan(in, negativeSpans); // Histogram: repeated BucketSpan negative_spans = 8;
+                case 9 -> readSInt64s(in, packed, negativeDeltas); // Histogram: repeated sint64 negative_deltas = 9;
+                case 10 -> readDoubles(in, packed, negativeCounts); // Histogram: repeated double negative_counts = 10;
+                case 11 -> readSpan(in, positiveSpans); // Histogram: repeated BucketSpan positive_spans = 11;
+                case 12 -> readSInt64s(in, packed, positiveDeltas); // Histogram: repeated sint64 positive_deltas = 12;
+                case 13 -> readDoubles(in, packed, positiveCounts); // Histogram: repeated double positive_counts = 13;
+                case 14 -> resetHint = in.readEnum(); // Histogram: ResetHint reset_hint = 14;
+                case 15 -> timestamp = in.readInt64(); // Histogram: int64 timestamp = 15;
+                case 16 -> readDoubles(in, packed, customValues); // Histogram: repeated double custom_values = 16;
                 default -> in.skipField(tag);
             }
         }
@@ -76,8 +76,8 @@ public record NativeHistogram(int series, long timestamp, Long countInt, Double 
         while (!in.isAtEnd()) {
             int t = in.readTag();
             switch (WireFormat.getTagFieldNumber(t)) {
-                case 1 -> offset = in.readSInt32();
-                case 2 -> length = in.readUInt32();
+                case 1 -> offset = in.readSInt32(); // BucketSpan: sint32 offset = 1;
+                case 2 -> length = in.readUInt32(); // BucketSpan: uint32 length = 2;
                 default -> in.skipField(t);
             }
         }

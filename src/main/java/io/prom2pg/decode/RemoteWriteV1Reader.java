@@ -33,6 +33,7 @@ public final class RemoteWriteV1Reader {
             while (!in.isAtEnd()) {
                 int tag = in.readTag();
                 switch (WireFormat.getTagFieldNumber(tag)) {
+                    // WriteRequest: repeated TimeSeries timeseries = 1;
                     case 1 -> {
                         checkLengthDelimited(tag);
                         int length = in.readRawVarint32();
@@ -40,6 +41,7 @@ public final class RemoteWriteV1Reader {
                         readTimeSeries(in, body, write);
                         in.popLimit(limit);
                     }
+                    // WriteRequest: repeated MetricMetadata metadata = 3;
                     case 3 -> {
                         checkLengthDelimited(tag);
                         write.addMetadata(MetricMetadata.parseFrom(in.readBytes()));
@@ -67,7 +69,7 @@ public final class RemoteWriteV1Reader {
             int position = in.getTotalBytesRead();
             int tag = in.readTag();
             int field = WireFormat.getTagFieldNumber(tag);
-            if (field == 1) {
+            if (field == 1) { // TimeSeries: repeated Label labels = 1;
                 checkLengthDelimited(tag);
                 in.skipRawBytes(in.readRawVarint32());
                 int end = in.getTotalBytesRead();
@@ -86,7 +88,7 @@ public final class RemoteWriteV1Reader {
                     ranges[rangeCount++] = end;
                 }
                 labelsEnd = end;
-            } else if (field == 2) {
+            } else if (field == 2) { // TimeSeries: repeated Sample samples = 2;
                 checkLengthDelimited(tag);
                 int limit = in.pushLimit(in.readRawVarint32());
                 long timestamp = 0;
@@ -94,7 +96,9 @@ public final class RemoteWriteV1Reader {
                 while (!in.isAtEnd()) {
                     int t = in.readTag();
                     switch (t) {
+                        // Sample: double value = 1;
                         case (1 << 3) | WireFormat.WIRETYPE_FIXED64 -> value = in.readDouble();
+                        // Sample: int64 timestamp = 2;
                         case (2 << 3) | WireFormat.WIRETYPE_VARINT -> timestamp = in.readInt64();
                         default -> in.skipField(t);
                     }
@@ -102,10 +106,12 @@ public final class RemoteWriteV1Reader {
                 in.popLimit(limit);
                 write.addSample(-1, timestamp, value);
             } else if (field == 3 && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                // TimeSeries: repeated Exemplar exemplars = 3;
                 int limit = in.pushLimit(in.readRawVarint32());
                 write.addExemplar(readExemplar(in));
                 in.popLimit(limit);
             } else if (field == 4 && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                // TimeSeries: repeated io.prometheus.write.v2.Histogram histograms = 4;
                 int limit = in.pushLimit(in.readRawVarint32());
                 write.addHistogram(NativeHistogram.read(in, -1));
                 in.popLimit(limit);
@@ -150,9 +156,9 @@ public final class RemoteWriteV1Reader {
         while (!in.isAtEnd()) {
             int t = in.readTag();
             switch (WireFormat.getTagFieldNumber(t)) {
-                case 1 -> Labels.readLabel(in, names, values);
-                case 2 -> value = in.readDouble();
-                case 3 -> timestamp = in.readInt64();
+                case 1 -> Labels.readLabel(in, names, values); // Exemplar: repeated Label labels = 1;
+                case 2 -> value = in.readDouble(); // Exemplar: double value = 2;
+                case 3 -> timestamp = in.readInt64(); // Exemplar: int64 timestamp = 3;
                 default -> in.skipField(t);
             }
         }

@@ -42,7 +42,7 @@ public final class RemoteWriteV2Reader {
             in.setSizeLimit(Integer.MAX_VALUE);
             while (!in.isAtEnd()) {
                 int tag = in.readTag();
-                if (tag == ((4 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED)) {
+                if (tag == ((4 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED)) { // Request: repeated string symbols = 4;
                     int length = in.readRawVarint32();
                     if (symbols == offsets.length) {
                         offsets = Arrays.copyOf(offsets, symbols * 2);
@@ -68,7 +68,7 @@ public final class RemoteWriteV2Reader {
             in.setSizeLimit(Integer.MAX_VALUE);
             while (!in.isAtEnd()) {
                 int tag = in.readTag();
-                if (tag == ((5 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED)) {
+                if (tag == ((5 << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED)) { // Request: repeated TimeSeries timeseries = 5;
                     int limit = in.pushLimit(in.readRawVarint32());
                     scratch = readTimeSeries(in, body, offsets, lengths, refs, write, scratch);
                     in.popLimit(limit);
@@ -114,8 +114,8 @@ public final class RemoteWriteV2Reader {
         while (!in.isAtEnd()) {
             int tag = in.readTag();
             switch (WireFormat.getTagFieldNumber(tag)) {
-                case 1 -> readRefs(in, tag, refs);
-                case 2 -> {
+                case 1 -> readRefs(in, tag, refs); // TimeSeries: repeated uint32 labels_refs = 1;
+                case 2 -> { // TimeSeries: repeated Sample samples = 2;
                     int limit = in.pushLimit(in.readRawVarint32());
                     long timestamp = 0;
                     double value = 0;
@@ -123,9 +123,9 @@ public final class RemoteWriteV2Reader {
                     while (!in.isAtEnd()) {
                         int t = in.readTag();
                         switch (t) {
-                            case (1 << 3) | WireFormat.WIRETYPE_FIXED64 -> value = in.readDouble();
-                            case (2 << 3) | WireFormat.WIRETYPE_VARINT -> timestamp = in.readInt64();
-                            case (3 << 3) | WireFormat.WIRETYPE_VARINT -> start = in.readInt64();
+                            case (1 << 3) | WireFormat.WIRETYPE_FIXED64 -> value = in.readDouble(); // Sample: double value = 1;
+                            case (2 << 3) | WireFormat.WIRETYPE_VARINT -> timestamp = in.readInt64(); // Sample: int64 timestamp = 2;
+                            case (3 << 3) | WireFormat.WIRETYPE_VARINT -> start = in.readInt64(); // Sample: int64 start_timestamp = 3;
                             default -> in.skipField(t);
                         }
                     }
@@ -135,25 +135,25 @@ public final class RemoteWriteV2Reader {
                         write.addStart(-1, start);
                     }
                 }
-                case 3 -> {
+                case 3 -> { // TimeSeries: repeated Histogram histograms = 3;
                     int limit = in.pushLimit(in.readRawVarint32());
                     write.addHistogram(NativeHistogram.read(in, -1));
                     in.popLimit(limit);
                 }
-                case 4 -> {
+                case 4 -> { // TimeSeries: repeated Exemplar exemplars = 4;
                     int limit = in.pushLimit(in.readRawVarint32());
                     pendingExemplars.add(readExemplar(in, body, offsets, lengths));
                     in.popLimit(limit);
                 }
-                case 6 -> createdTimestamp = in.readInt64();
-                case 5 -> {
+                case 6 -> createdTimestamp = in.readInt64(); // TimeSeries: int64 created_timestamp = 6;
+                case 5 -> { // TimeSeries: Metadata metadata = 5;
                     int limit = in.pushLimit(in.readRawVarint32());
                     while (!in.isAtEnd()) {
                         int t = in.readTag();
                         switch (WireFormat.getTagFieldNumber(t)) {
-                            case 1 -> metricType = in.readEnum();
-                            case 3 -> helpRef = in.readRawVarint32();
-                            case 4 -> unitRef = in.readRawVarint32();
+                            case 1 -> metricType = in.readEnum(); // Metadata: MetricType type = 1;
+                            case 3 -> helpRef = in.readRawVarint32(); // Metadata: uint32 help_ref = 3;
+                            case 4 -> unitRef = in.readRawVarint32(); // Metadata: uint32 unit_ref = 4;
                             default -> in.skipField(t);
                         }
                     }
@@ -237,9 +237,9 @@ public final class RemoteWriteV2Reader {
         while (!in.isAtEnd()) {
             int t = in.readTag();
             switch (WireFormat.getTagFieldNumber(t)) {
-                case 1 -> readRefs(in, t, refs);
-                case 2 -> value = in.readDouble();
-                case 3 -> timestamp = in.readInt64();
+                case 1 -> readRefs(in, t, refs); // Exemplar: repeated uint32 labels_refs = 1;
+                case 2 -> value = in.readDouble(); // Exemplar: double value = 2;
+                case 3 -> timestamp = in.readInt64(); // Exemplar: int64 timestamp = 3;
                 default -> in.skipField(t);
             }
         }

@@ -67,6 +67,17 @@ public final class TestDatabase {
         }
     }
 
+    /** The first column of every row, as strings. */
+    public static java.util.List<String> queryStrings(String jdbcUrl, String sql) throws SQLException {
+        java.util.List<String> rows = new java.util.ArrayList<>();
+        try (Connection c = connect(jdbcUrl); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                rows.add(rs.getString(1));
+            }
+        }
+        return rows;
+    }
+
     /** The metric metadata stored in a schema, as {@code family -> "type|help|unit"}. */
     public static java.util.Map<String, String> storedMetadata(String jdbcUrl, String schema) throws SQLException {
         java.util.Map<String, String> stored = new java.util.TreeMap<>();
