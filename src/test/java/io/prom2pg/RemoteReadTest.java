@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,10 +22,9 @@ import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
-import io.prom2pg.support.TestDatabase;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Remote read: matchers as Prometheus means them, samples bit for bit, bounded answers. */
 class RemoteReadTest {
@@ -34,12 +32,11 @@ class RemoteReadTest {
     static final long T0 = 1_795_493_700_000L;
     static final long STALE = 0x7ff0000000000002L;
     static final HttpClient HTTP = HttpClient.newHttpClient();
-    static RunningProm2pg prom2pg;
+    @RegisterExtension
+    static final RunningProm2pg prom2pg = RunningProm2pg.forTests("read", Map.of("prom2pg.read.max-samples", "1000"));
 
     @BeforeAll
-    static void start() throws Exception {
-        prom2pg = RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("read"),
-                Map.of("prom2pg.read.max-samples", "1000")).awaitReady(Duration.ofSeconds(30));
+    static void seed() throws Exception {
         WriteRequest.Builder write = WriteRequest.newBuilder();
         for (String job : new String[] {"api", "db", "web"}) {
             TimeSeries.Builder ts = series("__name__", "test_up", "job", job, "zone", job.equals("web") ? "" : "eu");
@@ -52,11 +49,6 @@ class RemoteReadTest {
                 .addSamples(sample(T0, Double.longBitsToDouble(STALE))).addSamples(sample(T0 + 1, Double.NaN)));
         write.addTimeseries(series("__name__", "test_many", "job", "x").addAllSamples(many(1500)));
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), write.build()).statusCode());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        prom2pg.close();
     }
 
     @Test

@@ -24,9 +24,8 @@ import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The HTTP contract of remote write 1.0: status codes, bodies, and what is (not) stored. */
 class RemoteWriteContractTest {
@@ -34,20 +33,9 @@ class RemoteWriteContractTest {
     static final long T0 = 1_795_493_709_123L;
     static final long STALE_NAN_BITS = 0x7ff0000000000002L;
 
-    static String jdbcUrl;
-    static RunningProm2pg prom2pg;
-
-    @BeforeAll
-    static void start() throws Exception {
-        jdbcUrl = TestDatabase.shared().jdbcUrl();
-        prom2pg = RunningProm2pg.start(jdbcUrl, TestDatabase.newSchema("contract"), Map.of())
-                .awaitReady(Duration.ofSeconds(30));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        prom2pg.close();
-    }
+    @RegisterExtension
+    static final RunningProm2pg prom2pg = RunningProm2pg.forTests("contract", Map.of());
+    static final String jdbcUrl = prom2pg.jdbcUrl();
 
     @Test
     void should_answer_204_and_store_the_samples() throws Exception {

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.time.Duration;
 
 import io.prom2pg.proto.RemoteWriteV1.Label;
 import io.prom2pg.proto.RemoteWriteV1.Sample;
@@ -22,28 +21,16 @@ import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Real request bodies captured from Prometheus 2.42 land as exactly the rows they contain. */
 class RemoteWriteFixturesTest {
 
     static final String[] SAMPLE_FIXTURES = {"rw_001.snappy.pb", "rw_002.snappy.pb", "rw_003.snappy.pb"};
-    static String jdbcUrl;
-    static RunningProm2pg prom2pg;
-
-    @BeforeAll
-    static void start() throws Exception {
-        jdbcUrl = TestDatabase.shared().jdbcUrl();
-        prom2pg = RunningProm2pg.start(jdbcUrl, TestDatabase.newSchema("fixtures"), Map.of())
-                .awaitReady(Duration.ofSeconds(30));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        prom2pg.close();
-    }
+    @RegisterExtension
+    static final RunningProm2pg prom2pg = RunningProm2pg.forTests("fixtures", Map.of());
+    static final String jdbcUrl = prom2pg.jdbcUrl();
 
     @Test
     void should_store_prometheus_2_42_bodies_as_the_exact_rows_they_contain() throws Exception {

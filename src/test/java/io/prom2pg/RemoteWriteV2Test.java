@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import io.prom2pg.decode.SnappyDataFormat;
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.proto.RemoteWriteV2.BucketSpan;
 import io.prom2pg.proto.RemoteWriteV2.Exemplar;
 import io.prom2pg.proto.RemoteWriteV2.Histogram;
@@ -19,33 +19,21 @@ import io.prom2pg.proto.RemoteWriteV2.Metadata;
 import io.prom2pg.proto.RemoteWriteV2.Request;
 import io.prom2pg.proto.RemoteWriteV2.Sample;
 import io.prom2pg.proto.RemoteWriteV2.TimeSeries;
-import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Remote write 2.0 on the same endpoint: symbols, samples, metadata, and the written-counts headers. */
 class RemoteWriteV2Test {
 
     static final String V2 = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
     static final long T0 = 1_795_493_700_000L;
-    static String url;
-    static RunningProm2pg prom2pg;
-
-    @BeforeAll
-    static void start() throws Exception {
-        url = TestDatabase.shared().jdbcUrl();
-        prom2pg = RunningProm2pg.start(url, TestDatabase.newSchema("v2"), Map.of("prom2pg.ha.timeout-ms", "1500",
-                "prom2pg.ha.follower-wait-ms", "300")).awaitReady(Duration.ofSeconds(30));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        prom2pg.close();
-    }
+    @RegisterExtension
+    static final RunningProm2pg prom2pg = RunningProm2pg.forTests("v2", Map.of("prom2pg.ha.timeout-ms", "1500",
+            "prom2pg.ha.follower-wait-ms", "300"));
+    static final String url = prom2pg.jdbcUrl();
 
     @Test
     void should_store_samples_and_metadata_and_say_how_many_were_written() throws Exception {

@@ -20,9 +20,9 @@ import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** GET /api/v1/reports/{view}: a period of a metering view as CSV or JSON. */
 class ReportsTest {
@@ -30,12 +30,11 @@ class ReportsTest {
     /** 2026-11-01T00:00:00Z */
     static final long H0 = 1_793_491_200_000L;
     static final HttpClient HTTP = HttpClient.newHttpClient();
-    static RunningProm2pg prom2pg;
+    @RegisterExtension
+    static final RunningProm2pg prom2pg = RunningProm2pg.forTests("reports", Map.of());
 
     @BeforeAll
-    static void start() throws Exception {
-        prom2pg = RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("reports"), Map.of())
-                .awaitReady(Duration.ofSeconds(30));
+    static void seed() throws Exception {
         for (String ns : List.of("shop", "billing")) {
             TimeSeries.Builder ts = series("__name__", "metering:pod_request_cpu_cores", "namespace", ns, "pod", ns + "-1", "node", "n1");
             for (int i = 0; i <= 180; i++) { // three hours at one-minute resolution
@@ -46,11 +45,6 @@ class ReportsTest {
         }
         prom2pg.app().context().getRegistry().lookupByNameAndType("meteringRollup", MeteringRollup.class)
                 .rollUp(OffsetDateTime.parse("2026-11-01T00:00:00Z"), OffsetDateTime.parse("2026-11-01T04:00:00Z"));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        prom2pg.close();
     }
 
     @Test

@@ -1,6 +1,5 @@
 package io.prom2pg.admit;
 
-import io.prom2pg.failure.OverloadedException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -9,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import io.airlift.compress.snappy.SnappyDecompressor;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.prom2pg.failure.OverloadedException;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.spi.OnCamelContextStarted;

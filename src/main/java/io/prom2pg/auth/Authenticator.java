@@ -1,6 +1,5 @@
 package io.prom2pg.auth;
 
-import io.prom2pg.failure.UnauthorizedException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import at.favre.lib.crypto.bcrypt.BCrypt;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.prom2pg.failure.UnauthorizedException;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Header;
 import org.apache.camel.spi.OnCamelContextStarted;

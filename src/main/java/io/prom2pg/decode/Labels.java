@@ -1,6 +1,5 @@
 package io.prom2pg.decode;
 
-import io.prom2pg.failure.InvalidRequestException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,6 +7,7 @@ import java.util.List;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
+import io.prom2pg.failure.InvalidRequestException;
 
 /** The label names and values of one series, as sent (not yet canonical). */
 public record Labels(String[] names, String[] values) {

@@ -1,9 +1,9 @@
 package io.prom2pg.decode;
 
-import io.prom2pg.failure.UnsupportedMediaTypeException;
 import java.util.Locale;
 
 import io.prom2pg.config.Settings;
+import io.prom2pg.failure.UnsupportedMediaTypeException;
 import org.apache.camel.Header;
 
 /**

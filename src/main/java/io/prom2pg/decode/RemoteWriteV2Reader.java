@@ -1,6 +1,5 @@
 package io.prom2pg.decode;
 
-import io.prom2pg.failure.InvalidRequestException;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -9,6 +8,7 @@ import com.dynatrace.hash4j.hashing.Hashing;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
+import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
 
 /**

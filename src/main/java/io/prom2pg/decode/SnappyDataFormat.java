@@ -1,7 +1,5 @@
 package io.prom2pg.decode;
 
-import io.prom2pg.failure.PayloadTooLargeException;
-import io.prom2pg.failure.InvalidRequestException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;
@@ -9,6 +7,8 @@ import java.util.Arrays;
 import io.airlift.compress.MalformedInputException;
 import io.airlift.compress.snappy.SnappyCompressor;
 import io.airlift.compress.snappy.SnappyDecompressor;
+import io.prom2pg.failure.InvalidRequestException;
+import io.prom2pg.failure.PayloadTooLargeException;
 import org.apache.camel.Exchange;
 import org.apache.camel.spi.DataFormat;
 import org.apache.camel.spi.DataFormatName;

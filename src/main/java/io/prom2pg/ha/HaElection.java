@@ -1,28 +1,24 @@
 package io.prom2pg.ha;
 
-import io.prom2pg.failure.FollowerAheadException;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 import javax.sql.DataSource;
 
-import io.prom2pg.decode.DecodedWrite;
 import io.prom2pg.config.Settings;
+import io.prom2pg.decode.DecodedWrite;
 import io.prom2pg.decode.Labels;
+import io.prom2pg.failure.FollowerAheadException;
+import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.observe.IngestMetrics;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
-import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.store.StoredTimes;
 import io.prom2pg.store.WriteBatch;
 import org.slf4j.Logger;
@@ -68,7 +64,7 @@ public class HaElection {
     private record Lease(String leader, long validUntilNanos, long renewAfterNanos, long leaderTime, long readNanos) {
     }
 
-    private static final long NO_TIME = Long.MIN_VALUE;
+    private static final long NO_TIME = Leases.NO_TIME;
     /** How often a waiting follower request looks at the store and the lease again. */
     private static final long POLL_MILLIS = 200;
     private static final long LEASE_REREAD_NANOS = 1_000_000_000L;
@@ -84,7 +80,12 @@ public class HaElection {
     private long followerWaitMillis = 10_000;
     private Semaphore waiters = new Semaphore(8);
     private IngestMetrics metrics = new IngestMetrics();
-    private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
+    private Leases leases;
+    /** Nanoseconds, for lease validity and the follower wait; the system's monotonic clock unless a test gives one. */
+    private LongSupplier clock = System::nanoTime;
+    private Coverage.Store stored;
+    /** Per cluster: what this instance knows of its lease. */
+    private final ConcurrentHashMap<String, Lease> cache = new ConcurrentHashMap<>();
     /** Per cluster led from here: the newest sample time written to the lease row. */
     private final ConcurrentHashMap<String, AtomicLong> progress = new ConcurrentHashMap<>();
 
@@ -118,6 +119,40 @@ public class HaElection {
             list.add(new Pair(clusterLabels.get(i), replicaLabels.get(i)));
         }
         this.pairs = List.copyOf(list);
+    }
+
+    /** The lease SQL; made from the data source and schema unless given (tests give an in-memory one). */
+    synchronized Leases leases() {
+        if (leases == null) {
+            leases = new Leases(dataSource, schema);
+        }
+        return leases;
+    }
+
+    void setLeases(Leases leases) {
+        this.leases = leases;
+    }
+
+    void setClock(LongSupplier clock) {
+        this.clock = clock;
+    }
+
+    /** What the store holds of a follower's series; read from the data source unless given. */
+    synchronized Coverage.Store stored() {
+        if (stored == null) {
+            stored = (table, ids, from) -> {
+                try (Connection c = dataSource.getConnection()) {
+                    return StoredTimes.newest(c, schema, table, ids, from);
+                } catch (SQLException e) {
+                    throw new StorageUnavailableException("HA coverage check failed: " + Sql.oneLine(e), e);
+                }
+            };
+        }
+        return stored;
+    }
+
+    void setStored(Coverage.Store stored) {
+        this.stored = stored;
     }
 
     public void setTimeoutMillis(long timeoutMillis) {
@@ -187,7 +222,7 @@ public class HaElection {
         if (decision.role() == HaDecision.Role.NOT_HA || decision.role() == HaDecision.Role.FOLLOWER || newest == NO_TIME) {
             return;
         }
-        Lease lease = leases.get(cluster);
+        Lease lease = cache.get(cluster);
         if (lease == null || !lease.leader().equals(replica)) {
             return; // a follower that did not take the lease over
         }
@@ -195,37 +230,16 @@ public class HaElection {
         if (newest <= recorded.get()) {
             return;
         }
-        String sql = "UPDATE " + schema + ".ha_leases"
-                + " SET leader_time = greatest(leader_time, least(to_timestamp(? / 1000.0), now())),"
-                + " lease_until = now() + ? * interval '1 millisecond' WHERE cluster = ? AND leader = ?"
-                + " RETURNING extract(epoch FROM leader_time) * 1000";
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try (Statement st = c.createStatement(); PreparedStatement ps = c.prepareStatement(sql)) {
-                st.execute("SET LOCAL synchronous_commit = off");
-                ps.setLong(1, newest);
-                ps.setLong(2, timeoutMillis);
-                ps.setString(3, cluster);
-                ps.setString(4, replica);
-                long leaderTime = NO_TIME;
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        leaderTime = millis(rs, 1);
-                    }
-                }
-                c.commit();
-                if (leaderTime == NO_TIME) {
-                    progress.remove(cluster); // the lease is no longer this replica's
-                    return;
-                }
-                recorded.accumulateAndGet(newest, Math::max);
-                long progressTime = leaderTime;
-                // followers served here see the progress at once
-                leases.computeIfPresent(cluster, (k, l) -> l.leader().equals(replica) && l.leaderTime() < progressTime
-                        ? new Lease(l.leader(), l.validUntilNanos(), l.renewAfterNanos(), progressTime, l.readNanos()) : l);
-            } finally {
-                c.setAutoCommit(true);
+        try {
+            long leaderTime = leases().progress(cluster, replica, newest, timeoutMillis);
+            if (leaderTime == NO_TIME) {
+                progress.remove(cluster); // the lease is no longer this replica's
+                return;
             }
+            recorded.accumulateAndGet(newest, Math::max);
+            // followers served here see the progress at once
+            cache.computeIfPresent(cluster, (k, l) -> l.leader().equals(replica) && l.leaderTime() < leaderTime
+                    ? new Lease(l.leader(), l.validUntilNanos(), l.renewAfterNanos(), leaderTime, l.readNanos()) : l);
         } catch (SQLException e) {
             // the samples are stored; the follower retries until a later progress is recorded
             LOG.warn("HA cluster {}: recording the leader's progress failed: {}", cluster, Sql.oneLine(e));
@@ -254,8 +268,8 @@ public class HaElection {
     }
 
     HaDecision.Role decide(String cluster, String replica) {
-        long now = System.nanoTime();
-        Lease lease = leases.get(cluster);
+        long now = clock.getAsLong();
+        Lease lease = cache.get(cluster);
         if (lease != null && now < lease.validUntilNanos()) {
             if (!lease.leader().equals(replica)) {
                 return follower();
@@ -304,11 +318,11 @@ public class HaElection {
         }
         boolean mayWait = waiters.tryAcquire();
         try {
-            long deadline = System.nanoTime() + (mayWait ? followerWaitMillis * 1_000_000 : 0);
+            long deadline = clock.getAsLong() + (mayWait ? followerWaitMillis * 1_000_000 : 0);
             while (true) {
-                samples.refresh(dataSource, schema);
-                long now = System.nanoTime();
-                Lease lease = leases.get(cluster);
+                samples.refresh(stored());
+                long now = clock.getAsLong();
+                Lease lease = cache.get(cluster);
                 if (lease == null || now >= lease.validUntilNanos() || now - lease.readNanos() >= LEASE_REREAD_NANOS) {
                     lease = claim(cluster, replica, now);
                 }
@@ -341,197 +355,18 @@ public class HaElection {
         }
     }
 
-    /** A follower's samples and histograms against what the store holds of their series. */
-    private static final class Coverage {
-        private final Times samples;
-        private final Times histograms;
-
-        private Coverage(Times samples, Times histograms) {
-            this.samples = samples;
-            this.histograms = histograms;
-        }
-
-        static Coverage of(WriteBatch batch) {
-            Times samples = new Times("samples");
-            for (var chunk : batch.chunks()) {
-                long[] series = chunk.getSeries();
-                long[] times = chunk.getTimes();
-                for (int i = 0; i < chunk.getSize(); i++) {
-                    samples.add(series[i], times[i]);
-                }
-            }
-            Times histograms = new Times("histograms");
-            for (var h : batch.histograms()) {
-                histograms.add(h.seriesId(), h.time());
-            }
-            return new Coverage(samples, histograms);
-        }
-
-        void refresh(DataSource dataSource, String schema) {
-            samples.refresh(dataSource, schema);
-            histograms.refresh(dataSource, schema);
-        }
-
-        boolean covered(long series, long time) {
-            return samples.covered(series, time);
-        }
-
-        int waiting(long progress, long timeoutMillis) {
-            return samples.waiting(progress, timeoutMillis) + histograms.waiting(progress, timeoutMillis);
-        }
-
-        /** Whether a histogram is neither covered nor waited for (so the request's extras are stored). */
-        boolean histogramGaps() {
-            return histograms.uncovered() > 0;
-        }
-    }
-
-    /** The times sent of one kind of sample, per series, and the two newest stored of each series. */
-    private static final class Times {
-        /** One series: the earliest and newest time sent, and what the store holds of it. */
-        private static final class Series {
-            long earliest = Long.MAX_VALUE;
-            long latest = Long.MIN_VALUE;
-            StoredTimes.Newest stored = new StoredTimes.Newest(StoredTimes.NONE, StoredTimes.NONE);
-
-            /** Stored at the time or later, less half the series' interval: the same scrape of the other replica. */
-            boolean covers(long time) {
-                return stored.newest() != StoredTimes.NONE && stored.newest() >= time - stored.interval() / 2;
-            }
-        }
-
-        private final String table;
-        private final List<long[]> sent = new ArrayList<>(); // {series, time}
-        private final Map<Long, Series> bySeries = new HashMap<>();
-
-        Times(String table) {
-            this.table = table;
-        }
-
-        void add(long series, long time) {
-            sent.add(new long[] {series, time});
-            Series s = bySeries.computeIfAbsent(series, x -> new Series());
-            s.earliest = Math.min(s.earliest, time);
-            s.latest = Math.max(s.latest, time);
-        }
-
-        /** Reads the newest stored times of every series whose newest time sent is not covered yet. */
-        void refresh(DataSource dataSource, String schema) {
-            List<Long> open = new ArrayList<>();
-            bySeries.forEach((id, s) -> {
-                if (!s.covers(s.latest)) {
-                    open.add(id);
-                }
-            });
-            if (open.isEmpty()) {
-                return;
-            }
-            long[] ids = new long[open.size()];
-            long[] from = new long[open.size()];
-            for (int i = 0; i < ids.length; i++) {
-                ids[i] = open.get(i);
-                from[i] = bySeries.get(ids[i]).earliest;
-            }
-            try (Connection c = dataSource.getConnection()) {
-                StoredTimes.Newest[] newest = StoredTimes.newest(c, schema, table, ids, from);
-                for (int i = 0; i < ids.length; i++) {
-                    bySeries.get(ids[i]).stored = newest[i];
-                }
-            } catch (SQLException e) {
-                throw new StorageUnavailableException("HA coverage check failed: " + Sql.oneLine(e), e);
-            }
-        }
-
-        boolean covered(long series, long time) {
-            Series s = bySeries.get(series);
-            return s != null && s.covers(time);
-        }
-
-        /** Samples neither covered nor gone past by the leader's progress by more than the timeout (or two intervals). */
-        int waiting(long progress, long timeoutMillis) {
-            int n = 0;
-            for (long[] x : sent) {
-                if (!covered(x[0], x[1]) && !gonePast(x[0], x[1], progress, timeoutMillis)) {
-                    n++;
-                }
-            }
-            return n;
-        }
-
-        int uncovered() {
-            int n = 0;
-            for (long[] x : sent) {
-                if (!covered(x[0], x[1])) {
-                    n++;
-                }
-            }
-            return n;
-        }
-
-        private boolean gonePast(long series, long time, long progress, long timeoutMillis) {
-            return progress != NO_TIME && progress > time + Math.max(timeoutMillis, 2 * bySeries.get(series).stored.interval());
-        }
-    }
-
-    /**
-     * One statement: creates the cluster's lease for this replica, renews it if this replica
-     * holds it, or takes it over if it expired; in every case returns who leads and until when.
-     */
+    /** Claims, renews or reads the cluster's lease, and keeps what it says until it runs out. */
     private Lease claim(String cluster, String replica, long now) {
-        String sql = "INSERT INTO " + schema + ".ha_leases AS l (cluster, leader, lease_until)"
-                + " VALUES (?, ?, now() + ? * interval '1 millisecond')"
-                + " ON CONFLICT (cluster) DO UPDATE SET leader = excluded.leader, lease_until = excluded.lease_until,"
-                + " changed_at = CASE WHEN l.leader = excluded.leader THEN l.changed_at ELSE now() END,"
-                + " leader_time = CASE WHEN l.leader = excluded.leader THEN l.leader_time END"
-                + " WHERE l.leader = excluded.leader OR l.lease_until < now()"
-                + " RETURNING leader, extract(epoch FROM lease_until - now()) * 1000, extract(epoch FROM leader_time) * 1000";
-        String leader;
-        double remainingMillis;
-        long leaderTime = NO_TIME;
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, cluster);
-            ps.setString(2, replica);
-            ps.setLong(3, timeoutMillis);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    leader = rs.getString(1);
-                    remainingMillis = rs.getDouble(2);
-                    leaderTime = millis(rs, 3);
-                } else {
-                    // another replica holds a live lease: read it
-                    leader = null;
-                    remainingMillis = 0;
-                }
-            }
-            if (leader == null) {
-                try (PreparedStatement read = c.prepareStatement("SELECT leader, extract(epoch FROM lease_until - now()) * 1000,"
-                        + " extract(epoch FROM leader_time) * 1000 FROM " + schema + ".ha_leases WHERE cluster = ?")) {
-                    read.setString(1, cluster);
-                    try (ResultSet rs = read.executeQuery()) {
-                        rs.next();
-                        leader = rs.getString(1);
-                        remainingMillis = rs.getDouble(2);
-                        leaderTime = millis(rs, 3);
-                    }
-                }
-            }
-        } catch (SQLException e) {
-            throw new StorageUnavailableException("HA lease check for " + cluster + " failed: " + Sql.oneLine(e), e);
-        }
-        long remaining = (long) (Math.max(0, remainingMillis) * 1_000_000);
+        Leases.Lease claimed = leases().claim(cluster, replica, timeoutMillis);
+        long remaining = (long) (Math.max(0, claimed.remainingMillis()) * 1_000_000);
         // renewed at most every tenth of the timeout: the lease runs out 0.9 to 1 timeout after the last write
         long renewal = Math.min(remaining / 2, timeoutMillis * 100_000L);
-        Lease lease = new Lease(leader, now + remaining, now + renewal, leaderTime, now);
-        Lease previous = leases.put(cluster, lease);
-        if (previous == null || !previous.leader().equals(leader)) {
+        Lease lease = new Lease(claimed.leader(), now + remaining, now + renewal, claimed.leaderTime(), now);
+        Lease previous = cache.put(cluster, lease);
+        if (previous == null || !previous.leader().equals(claimed.leader())) {
             progress.remove(cluster);
-            LOG.info("HA cluster {}: leader is replica {}", cluster, leader);
+            LOG.info("HA cluster {}: leader is replica {}", cluster, claimed.leader());
         }
         return lease;
-    }
-
-    private static long millis(ResultSet rs, int column) throws SQLException {
-        double value = rs.getDouble(column);
-        return rs.wasNull() ? NO_TIME : Math.round(value);
     }
 }

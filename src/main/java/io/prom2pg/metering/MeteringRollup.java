@@ -14,9 +14,9 @@ import javax.sql.DataSource;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
-import io.prom2pg.failure.StorageUnavailableException;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.OnCamelContextStarted;
 import org.slf4j.Logger;

@@ -16,10 +16,10 @@ import java.util.List;
 
 import javax.sql.DataSource;
 
+import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.store.Partitions;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
-import io.prom2pg.failure.StorageUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

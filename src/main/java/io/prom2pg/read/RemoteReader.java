@@ -19,6 +19,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.prom2pg.failure.InvalidRequestException;
+import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.proto.RemoteRead.Query;
 import io.prom2pg.proto.RemoteRead.QueryResult;
 import io.prom2pg.proto.RemoteRead.ReadRequest;
@@ -28,7 +29,6 @@ import io.prom2pg.proto.RemoteWriteV1.Sample;
 import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
-import io.prom2pg.failure.StorageUnavailableException;
 
 /**
  * Answers a remote read request from PostgreSQL: for each query, the series its matchers select

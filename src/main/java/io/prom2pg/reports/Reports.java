@@ -1,6 +1,5 @@
 package io.prom2pg.reports;
 
-import io.prom2pg.failure.ReportNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStreamWriter;
@@ -25,9 +24,10 @@ import javax.sql.DataSource;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.prom2pg.failure.InvalidRequestException;
+import io.prom2pg.failure.ReportNotFoundException;
+import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
-import io.prom2pg.failure.StorageUnavailableException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Header;
 import org.apache.commons.csv.CSVFormat;

@@ -6,8 +6,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.prom2pg.store.SeriesStore;
 import io.prom2pg.store.SeriesStore.NewSeries;
+import io.prom2pg.store.SeriesStore;
 
 /**
  * Refuses requests that would create too many series: more new series than
@@ -17,7 +17,7 @@ import io.prom2pg.store.SeriesStore.NewSeries;
  * at the same moment, or several instances, may pass a limit by up to one request's new series
  * each. 0 turns a limit off.
  */
-public class CardinalityLimits implements SeriesStore.Limits {
+public class CardinalityLimits implements SeriesCreator.Limits {
 
     private SeriesStore store;
     private int maxNewSeriesPerRequest;

@@ -1,8 +1,8 @@
 package io.prom2pg.series;
 
 import io.prom2pg.decode.DecodedWrite;
-import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.decode.Labels;
+import io.prom2pg.failure.InvalidRequestException;
 
 /**
  * Bounds on what one request and one series may carry: series per request, labels per series,

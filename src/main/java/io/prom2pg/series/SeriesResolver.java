@@ -8,24 +8,23 @@ import java.util.Map;
 import java.util.Set;
 
 import io.prom2pg.decode.DecodedWrite;
-import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.decode.Labels;
 import io.prom2pg.decode.NativeHistogram;
+import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.observe.IngestMetrics;
 import io.prom2pg.proto.RemoteWriteV1.MetricMetadata;
 import io.prom2pg.store.ExemplarRow;
 import io.prom2pg.store.HistogramRow;
 import io.prom2pg.store.MetadataBatch;
 import io.prom2pg.store.SampleChunk;
-import io.prom2pg.store.SeriesStore;
 import io.prom2pg.store.SeriesStore.NewSeries;
 import io.prom2pg.store.WriteBatch;
 import io.prom2pg.store.WriteResult;
 import it.unimi.dsi.fastutil.ints.IntArrayList;
 import it.unimi.dsi.fastutil.longs.Long2IntOpenHashMap;
-import it.unimi.dsi.fastutil.longs.LongArrayList;
 import it.unimi.dsi.fastutil.longs.Long2ObjectLinkedOpenHashMap;
 import it.unimi.dsi.fastutil.longs.Long2ObjectMap;
+import it.unimi.dsi.fastutil.longs.LongArrayList;
 
 /**
  * Turns a decoded remote write request into a {@link WriteBatch}: checks every sample and every
@@ -46,9 +45,8 @@ public class SeriesResolver {
     public static final long FILTERED = -2L;
 
     private SeriesCache cache;
-    private SeriesStore store;
+    private SeriesCreator creator;
     private IngestMetrics metrics = new IngestMetrics();
-    private CardinalityLimits limits;
     private SeriesRules rules;
     private LabelLimits labelLimits = new LabelLimits();
     private int chunkSize = 20_000;
@@ -58,16 +56,13 @@ public class SeriesResolver {
         this.cache = cache;
     }
 
-    public void setStore(SeriesStore store) {
-        this.store = store;
+    /** Gives the series missing from the cache their ids, creating the new ones within the limits. */
+    public void setCreator(SeriesCreator creator) {
+        this.creator = creator;
     }
 
     public void setLabelLimits(LabelLimits labelLimits) {
         this.labelLimits = labelLimits;
-    }
-
-    public void setLimits(CardinalityLimits limits) {
-        this.limits = limits;
     }
 
     public void setMetrics(IngestMetrics metrics) {
@@ -227,7 +222,7 @@ public class SeriesResolver {
         if (missed != null) {
             IntArrayList misses = missed;
             // the misses become strings only once this request may create series
-            store.creating(() -> resolveMisses(write, misses, ids));
+            creator.creating(() -> resolveMisses(write, misses, ids));
         }
         metrics.seriesCache(hits, n - hits);
         return ids;
@@ -271,7 +266,7 @@ public class SeriesResolver {
             return;
         }
         long t0 = System.nanoTime();
-        long[] created = store.resolve(misses, limits == null ? SeriesStore.Limits.NONE : limits);
+        long[] created = creator.resolve(misses);
         metrics.seriesCreated(misses.size(), System.nanoTime() - t0);
         for (int m = 0; m < created.length; m++) {
             cache.put(missHashes.getLong(m), created[m]);

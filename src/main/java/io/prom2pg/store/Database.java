@@ -31,9 +31,8 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
     private Map<String, String> embeddedSettings = Map.of();
     private long lockTimeoutMs;
     private EmbeddedPostgresServer embedded;
+    private EmbeddedSupervision supervision;
     private String location = "";
-    private long embeddedRestartBackoffMillis = 1000;
-    private long nextEmbeddedRestart;
 
     private volatile boolean reachable;
     private volatile String lastPingError = "not checked yet";
@@ -94,6 +93,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start the embedded PostgreSQL in " + embeddedDataDir, e);
             }
+            supervision = new EmbeddedSupervision(embedded);
             setJdbcUrl(embedded.jdbcUrl());
             setUsername("postgres");
             location = "localhost:" + embedded.port() + "/postgres";
@@ -162,25 +162,14 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
     }
 
     private void superviseEmbedded() {
-        EmbeddedPostgresServer server = embedded;
-        if (server == null || server.isAlive() || System.currentTimeMillis() < nextEmbeddedRestart) {
-            return;
-        }
-        reachable = false;
-        LOG.warn("Embedded PostgreSQL (pid {}) is not running: starting it again", server.postmasterPid());
-        try {
-            server.restartIfDead();
-            embeddedRestartBackoffMillis = 1000;
-            nextEmbeddedRestart = 0;
+        EmbeddedSupervision watch = supervision;
+        if (watch != null && !watch.check(() -> {
             var pool = getHikariPoolMXBean();
             if (pool != null) {
                 pool.softEvictConnections(); // the pool's connections were to the dead server
             }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("Embedded PostgreSQL did not start again, next try in {} ms: {}", embeddedRestartBackoffMillis,
-                    Sql.oneLine(e));
-            nextEmbeddedRestart = System.currentTimeMillis() + embeddedRestartBackoffMillis;
-            embeddedRestartBackoffMillis = Math.min(30_000, embeddedRestartBackoffMillis * 2);
+        })) {
+            reachable = false;
         }
     }
 
@@ -207,6 +196,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
                 LOG.warn("Stopping the embedded PostgreSQL failed: {}", e.getMessage());
             }
             embedded = null;
+            supervision = null;
         }
     }
 

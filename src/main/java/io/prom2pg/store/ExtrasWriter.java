@@ -1,6 +1,5 @@
 package io.prom2pg.store;
 
-import io.prom2pg.failure.StorageUnavailableException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -9,6 +8,8 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 
 import javax.sql.DataSource;
+
+import io.prom2pg.failure.StorageUnavailableException;
 
 
 /**

@@ -1,6 +1,5 @@
 package io.prom2pg.store;
 
-import io.prom2pg.failure.StorageUnavailableException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -9,6 +8,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import javax.sql.DataSource;
+
+import io.prom2pg.failure.StorageUnavailableException;
 
 /**
  * Makes sure the samples table has a partition for a time window before samples of that window

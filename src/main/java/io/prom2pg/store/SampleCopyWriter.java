@@ -1,6 +1,5 @@
 package io.prom2pg.store;
 
-import io.prom2pg.failure.StorageUnavailableException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.LocalDate;
@@ -18,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import javax.sql.DataSource;
 
+import io.prom2pg.failure.StorageUnavailableException;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;

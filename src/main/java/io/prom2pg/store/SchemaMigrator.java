@@ -1,6 +1,5 @@
 package io.prom2pg.store;
 
-import io.prom2pg.failure.StorageUnavailableException;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -16,6 +15,7 @@ import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
+import io.prom2pg.failure.StorageUnavailableException;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.OnCamelContextStarted;
 import org.flywaydb.core.Flyway;

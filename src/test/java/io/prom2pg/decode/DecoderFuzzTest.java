@@ -1,7 +1,5 @@
 package io.prom2pg.decode;
 
-import io.prom2pg.failure.PayloadTooLargeException;
-import io.prom2pg.failure.InvalidRequestException;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
@@ -9,6 +7,8 @@ import java.util.Arrays;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.prom2pg.failure.InvalidRequestException;
+import io.prom2pg.failure.PayloadTooLargeException;
 import io.prom2pg.proto.RemoteRead.Query;
 import io.prom2pg.proto.RemoteRead.ReadRequest;
 import io.prom2pg.read.SeriesMatch;

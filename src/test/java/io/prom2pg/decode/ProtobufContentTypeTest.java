@@ -1,10 +1,10 @@
 package io.prom2pg.decode;
 
-import io.prom2pg.failure.UnsupportedMediaTypeException;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.prom2pg.failure.UnsupportedMediaTypeException;
 import org.junit.jupiter.api.Test;
 
 class ProtobufContentTypeTest {

@@ -1,6 +1,5 @@
 package io.prom2pg.decode;
 
-import io.prom2pg.failure.InvalidRequestException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -9,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.io.ByteArrayOutputStream;
 
 import com.google.protobuf.CodedOutputStream;
+import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.proto.RemoteWriteV1.Label;
 import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;

@@ -1,12 +1,12 @@
 package io.prom2pg.decode;
 
-import io.prom2pg.failure.PayloadTooLargeException;
-import io.prom2pg.failure.InvalidRequestException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.charset.StandardCharsets;
 
+import io.prom2pg.failure.InvalidRequestException;
+import io.prom2pg.failure.PayloadTooLargeException;
 import org.junit.jupiter.api.Test;
 
 class SnappyDataFormatTest {

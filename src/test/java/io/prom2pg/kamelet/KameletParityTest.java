@@ -106,18 +106,7 @@ class KameletParityTest {
 
     @Test
     void should_answer_remote_write_2_0_with_the_same_counts_and_rows() throws Exception {
-        List<String> symbols = List.of("", "__name__", "parity_v2", "job", "x", "trace_id", "abc");
-        RemoteWriteV2.Request request = RemoteWriteV2.Request.newBuilder()
-                .addAllSymbols(symbols)
-                .addTimeseries(RemoteWriteV2.TimeSeries.newBuilder().addAllLabelsRefs(List.of(1, 2, 3, 4))
-                        .addSamples(RemoteWriteV2.Sample.newBuilder().setTimestamp(T0).setValue(3))
-                        .addHistograms(RemoteWriteV2.Histogram.newBuilder().setCountInt(7).setSum(12.5).setSchema(3)
-                                .setTimestamp(T0 + 30_000)
-                                .addPositiveSpans(RemoteWriteV2.BucketSpan.newBuilder().setOffset(0).setLength(1))
-                                .addPositiveDeltas(7))
-                        .addExemplars(RemoteWriteV2.Exemplar.newBuilder().addAllLabelsRefs(List.of(5, 6))
-                                .setValue(0.42).setTimestamp(T0)))
-                .build();
+        RemoteWriteV2.Request request = RemoteWrite.v2WithHistogramAndExemplar("parity_v2", T0);
         Map<String, String> answer = same("remote write 2.0", post(SnappyDataFormat.compress(request.toByteArray()), V2));
         assertEquals("204", answer.get("status"));
         assertEquals("1", answer.get("x-prometheus-remote-write-histograms-written"));

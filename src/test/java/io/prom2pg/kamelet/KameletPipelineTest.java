@@ -123,19 +123,7 @@ class KameletPipelineTest {
 
     @Test
     void should_store_remote_write_2_0_with_histograms_and_exemplars_and_say_what_was_written() throws Exception {
-        List<String> symbols = new ArrayList<>(List.of("", "__name__", "kamelet_v2_latency", "job", "x", "trace_id", "abc"));
-        RemoteWriteV2.Request request = RemoteWriteV2.Request.newBuilder()
-                .addAllSymbols(symbols)
-                .addTimeseries(RemoteWriteV2.TimeSeries.newBuilder().addAllLabelsRefs(List.of(1, 2, 3, 4))
-                        .addSamples(RemoteWriteV2.Sample.newBuilder().setTimestamp(T0).setValue(3))
-                        .addSamples(RemoteWriteV2.Sample.newBuilder().setTimestamp(T0 + 15_000).setValue(4))
-                        .addHistograms(RemoteWriteV2.Histogram.newBuilder().setCountInt(7).setSum(12.5).setSchema(3)
-                                .setTimestamp(T0 + 30_000)
-                                .addPositiveSpans(RemoteWriteV2.BucketSpan.newBuilder().setOffset(0).setLength(1))
-                                .addPositiveDeltas(7))
-                        .addExemplars(RemoteWriteV2.Exemplar.newBuilder().addAllLabelsRefs(List.of(5, 6))
-                                .setValue(0.42).setTimestamp(T0)))
-                .build();
+        RemoteWriteV2.Request request = RemoteWrite.v2WithHistogramAndExemplar("kamelet_v2_latency", T0);
         HttpResponse<String> response = RemoteWrite.postBody(pipeline.writeUri(),
                 SnappyDataFormat.compress(request.toByteArray()), V2);
         assertEquals(204, response.statusCode(), response.body());

@@ -424,6 +424,34 @@ class RouteAndKameletValidationTest {
         return (ObjectNode) definition(k).path("properties").path(name);
     }
 
+    /**
+     * A bean that refers to one declared further down is made without it (Camel binds nothing and
+     * says nothing), so every {@code #bean:} reference must name a bean declared above it.
+     */
+    @Test
+    void should_declare_every_bean_before_a_bean_refers_to_it() throws IOException {
+        Map<Path, JsonNode> declarations = new java.util.LinkedHashMap<>();
+        declarations.put(Path.of("routes/beans.yaml"), read(Path.of("routes/beans.yaml")).get(0).path("beans"));
+        for (Path kamelet : yamlFiles(Path.of("kamelet"), ".kamelet.yaml")) {
+            declarations.put(kamelet, read(kamelet).path("spec").path("template").path("beans"));
+        }
+        declarations.forEach((file, beans) -> {
+            assertTrue(beans.isArray() && beans.size() > 0, file + " declares beans");
+            java.util.Set<String> above = new java.util.HashSet<>();
+            for (JsonNode bean : beans) {
+                bean.path("properties").fields().forEachRemaining(p -> {
+                    String value = p.getValue().asText();
+                    if (value.startsWith("#bean:")) {
+                        String ref = value.substring("#bean:".length()).replace("{{", "").replace("}}", "");
+                        assertTrue(above.contains(ref), file + ": bean " + bean.path("name").asText() + " refers to " + ref
+                                + " (property " + p.getKey() + "), which is not declared above it");
+                    }
+                });
+                above.add(bean.path("name").asText());
+            }
+        });
+    }
+
     private static List<Path> yamlFiles(Path dir, String suffix) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(Files::isRegularFile).filter(f -> f.getFileName().toString().endsWith(suffix)).sorted().toList();

@@ -1,6 +1,5 @@
 package io.prom2pg.store;
 
-import io.prom2pg.failure.StorageUnavailableException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,12 +18,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
+import io.prom2pg.failure.StorageUnavailableException;
+import io.prom2pg.support.MigratedSchema;
+import io.prom2pg.support.TestDatabase;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import io.prom2pg.support.MigratedSchema;
-import io.prom2pg.support.TestDatabase;
 
 /**
  * The COPY writer against a real PostgreSQL: chunks of concurrent requests are written together,

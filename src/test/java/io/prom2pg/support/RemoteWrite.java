@@ -14,6 +14,7 @@ import io.prom2pg.proto.RemoteWriteV1.Label;
 import io.prom2pg.proto.RemoteWriteV1.Sample;
 import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.proto.RemoteWriteV2;
 
 /** A remote write 1.0 client as Prometheus is one: protobuf, snappy block format, HTTP POST. */
 public final class RemoteWrite {
@@ -80,5 +81,25 @@ public final class RemoteWrite {
             expected.put(m.getMetricFamilyName(), m.getType().name().toLowerCase() + "|" + m.getHelp() + "|" + m.getUnit());
         }
         return expected;
+    }
+
+    /**
+     * A remote write 2.0 request of one series {@code metric{job="x"}}: samples 3 at t0 and 4 at
+     * t0 + 15 s, an integer native histogram (count 7, sum 12.5, schema 3, one bucket of 7) at
+     * t0 + 30 s, and an exemplar {@code {trace_id="abc"} 0.42} at t0.
+     */
+    public static RemoteWriteV2.Request v2WithHistogramAndExemplar(String metric, long t0) {
+        return RemoteWriteV2.Request.newBuilder()
+                .addAllSymbols(java.util.List.of("", "__name__", metric, "job", "x", "trace_id", "abc"))
+                .addTimeseries(RemoteWriteV2.TimeSeries.newBuilder().addAllLabelsRefs(java.util.List.of(1, 2, 3, 4))
+                        .addSamples(RemoteWriteV2.Sample.newBuilder().setTimestamp(t0).setValue(3))
+                        .addSamples(RemoteWriteV2.Sample.newBuilder().setTimestamp(t0 + 15_000).setValue(4))
+                        .addHistograms(RemoteWriteV2.Histogram.newBuilder().setCountInt(7).setSum(12.5).setSchema(3)
+                                .setTimestamp(t0 + 30_000)
+                                .addPositiveSpans(RemoteWriteV2.BucketSpan.newBuilder().setOffset(0).setLength(1))
+                                .addPositiveDeltas(7))
+                        .addExemplars(RemoteWriteV2.Exemplar.newBuilder().addAllLabelsRefs(java.util.List.of(5, 6))
+                                .setValue(0.42).setTimestamp(t0)))
+                .build();
     }
 }

@@ -9,26 +9,67 @@ import java.util.HashMap;
 import java.util.Map;
 
 import io.prom2pg.Prom2pg;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
-/** prom2pg started in this JVM from the project's real routes/ folder, on free ports. */
-public final class RunningProm2pg implements AutoCloseable {
+/**
+ * prom2pg started in this JVM from the project's real routes/ folder, on free ports. Either
+ * {@link #start} it, or let JUnit run it for a test class on the shared test database:
+ * {@code @RegisterExtension static final RunningProm2pg prom2pg = RunningProm2pg.forTests("name", Map.of(...));}
+ * starts it (and waits until it is ready) before the class's tests and stops it after them.
+ */
+public final class RunningProm2pg implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public final int httpPort;
     public final int managementPort;
     public final String schema;
-    private final Prom2pg app;
+    private final Map<String, String> props;
+    private Prom2pg app;
 
-    private RunningProm2pg(Prom2pg app, int httpPort, int managementPort, String schema) {
-        this.app = app;
+    private RunningProm2pg(int httpPort, int managementPort, String schema, Map<String, String> props) {
         this.httpPort = httpPort;
         this.managementPort = managementPort;
         this.schema = schema;
+        this.props = props;
     }
 
     /** Starts prom2pg against the given JDBC URL (empty for the embedded server). */
     public static RunningProm2pg start(String jdbcUrl, String schema, Map<String, String> extra) throws Exception {
+        RunningProm2pg p = planned(jdbcUrl, schema, extra);
+        p.app = Prom2pg.start(p.props);
+        return p;
+    }
+
+    /**
+     * A JUnit extension: prom2pg on the shared test database, in a schema of its own named after
+     * {@code name}, with the {@code extra} settings; started and ready before the class's tests.
+     */
+    public static RunningProm2pg forTests(String name, Map<String, String> extra) {
+        return planned(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema(name), extra);
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        app = Prom2pg.start(props);
+        awaitReady(Duration.ofSeconds(30));
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+        if (app != null) {
+            close();
+        }
+    }
+
+    /** The JDBC URL of the database it writes to. */
+    public String jdbcUrl() {
+        return props.get("prom2pg.db.url");
+    }
+
+    private static RunningProm2pg planned(String jdbcUrl, String schema, Map<String, String> extra) {
         int http = Ports.free();
         int management = Ports.free();
         Map<String, String> props = new HashMap<>();
@@ -41,7 +82,7 @@ public final class RunningProm2pg implements AutoCloseable {
         props.put("prom2pg.db.ping-interval-ms", "200");
         props.put("prom2pg.db.connection-timeout-ms", "2000");
         props.putAll(extra);
-        return new RunningProm2pg(Prom2pg.start(props), http, management, schema);
+        return new RunningProm2pg(http, management, schema, Map.copyOf(props));
     }
 
     public Prom2pg app() {

@@ -1,4 +1,4 @@
-package io.prom2pg.store;
+package io.prom2pg.series;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,23 +10,22 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.prom2pg.store.SeriesStore.NewSeries;
+import io.prom2pg.store.SeriesStore;
+import io.prom2pg.support.MigratedSchema;
+import io.prom2pg.support.TestDatabase;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import io.prom2pg.series.LabelSet;
-import io.prom2pg.store.SeriesStore.NewSeries;
-import io.prom2pg.support.MigratedSchema;
-import io.prom2pg.support.TestDatabase;
-
 /** Series creation and lookup against a real PostgreSQL. */
-class SeriesStoreTest {
+class SeriesCreatorTest {
 
     private MigratedSchema db;
 
     @BeforeEach
     void migrate() throws Exception {
-        db = new MigratedSchema("seriesstore");
+        db = new MigratedSchema("seriescreator");
     }
 
     @AfterEach
@@ -37,16 +36,16 @@ class SeriesStoreTest {
     @Test
     void should_find_existing_series_whether_it_looks_them_up_first_or_inserts_first() {
         List<NewSeries> first = series("up", 0, 100);
-        long[] ids = store().resolve(first, SeriesStore.Limits.NONE);
+        long[] ids = resolve(creator(), first, SeriesCreator.Limits.NONE);
         assertEquals(100, Arrays.stream(ids).distinct().count());
         // a fresh store (a restart) looks up first
-        assertArrayEquals(ids, store().resolve(first, SeriesStore.Limits.NONE));
+        assertArrayEquals(ids, resolve(creator(), first, SeriesCreator.Limits.NONE));
         // a store that has just created series inserts first; existing ones are read back
-        SeriesStore inserting = store();
-        inserting.resolve(series("up", 1000, 100), SeriesStore.Limits.NONE);
+        SeriesCreator inserting = creator();
+        resolve(inserting, series("up", 1000, 100), SeriesCreator.Limits.NONE);
         List<NewSeries> mixed = new ArrayList<>(first.subList(0, 30));
         mixed.addAll(series("up", 2000, 20));
-        long[] again = inserting.resolve(mixed, SeriesStore.Limits.NONE);
+        long[] again = resolve(inserting, mixed, SeriesCreator.Limits.NONE);
         for (int i = 0; i < 30; i++) {
             assertEquals(ids[i], again[i]);
         }
@@ -57,7 +56,7 @@ class SeriesStoreTest {
     void should_count_only_series_it_created_and_refuse_before_writing() {
         AtomicInteger created = new AtomicInteger();
         List<NewSeries> checked = new ArrayList<>();
-        SeriesStore.Limits counting = new SeriesStore.Limits() {
+        SeriesCreator.Limits counting = new SeriesCreator.Limits() {
             @Override
             public void check(List<NewSeries> series) {
                 checked.addAll(series);
@@ -71,33 +70,40 @@ class SeriesStoreTest {
                 created.addAndGet(series.size());
             }
         };
-        store().resolve(series("up", 0, 50), counting);
+        resolve(creator(), series("up", 0, 50), counting);
         assertEquals(50, created.get());
         // 50 existing + 30 new: over the limit as a whole, within it for the new ones
-        SeriesStore inserting = store();
-        inserting.resolve(series("up", 500, 10), counting);
-        inserting.resolve(series("up", 0, 80), counting);
+        SeriesCreator inserting = creator();
+        resolve(inserting, series("up", 500, 10), counting);
+        resolve(inserting, series("up", 0, 80), counting);
         assertEquals(50 + 10 + 30, created.get());
-        assertThrows(IllegalStateException.class, () -> store().resolve(series("up", 1000, 61), counting));
+        assertThrows(IllegalStateException.class, () -> resolve(creator(), series("up", 1000, 61), counting));
         assertEquals(90, rows(), "nothing of a refused call is written");
     }
 
     @Test
     void should_give_two_instances_creating_the_same_series_the_same_rows() throws Exception {
         List<NewSeries> series = series("up", 0, 2000);
-        SeriesStore a = store();
-        SeriesStore b = store();
-        CompletableFuture<long[]> fromA = CompletableFuture.supplyAsync(() -> a.resolve(series, SeriesStore.Limits.NONE));
-        CompletableFuture<long[]> fromB = CompletableFuture.supplyAsync(() -> b.resolve(series, SeriesStore.Limits.NONE));
+        SeriesCreator a = creator();
+        SeriesCreator b = creator();
+        CompletableFuture<long[]> fromA = CompletableFuture.supplyAsync(() -> resolve(a, series, SeriesCreator.Limits.NONE));
+        CompletableFuture<long[]> fromB = CompletableFuture.supplyAsync(() -> resolve(b, series, SeriesCreator.Limits.NONE));
         assertArrayEquals(fromA.get(), fromB.get());
         assertEquals(2000, rows());
     }
 
-    private SeriesStore store() {
+    private SeriesCreator creator() {
         SeriesStore store = new SeriesStore();
         store.setDataSource(db.dataSource());
         store.setSchema(db.schema());
-        return store;
+        SeriesCreator creator = new SeriesCreator();
+        creator.setStore(store);
+        return creator;
+    }
+
+    private static long[] resolve(SeriesCreator creator, List<NewSeries> series, SeriesCreator.Limits limits) {
+        creator.setLimits(limits);
+        return creator.resolve(series);
     }
 
     private long rows() {
