@@ -124,9 +124,13 @@ public class MeteringRollup implements OnCamelContextStarted {
 
     /** The hour of the oldest metering sample stored, or null when there is none. */
     static OffsetDateTime firstMeteringHour(Connection c, String schema) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT date_trunc('hour', min(time), 'UTC') FROM " + schema
-                + ".samples s JOIN " + schema + ".series se ON se.id = s.series_id WHERE se.metric_name IN (SELECT metric FROM "
-                + schema + ".metering_sources)");
+        String metering = " JOIN " + schema + ".series se ON se.id = s.series_id WHERE se.metric_name IN (SELECT metric FROM "
+                + schema + ".metering_sources)";
+        // the head's oldest row, or the sealed tier's oldest block
+        try (PreparedStatement ps = c.prepareStatement("SELECT date_trunc('hour', least("
+                + "(SELECT min(s.time) FROM " + schema + ".samples s" + metering + "),"
+                + " (SELECT timestamptz 'epoch' + min(s.first_time) * interval '1 millisecond' FROM " + schema + ".sample_blocks s"
+                + metering + ")), 'UTC')");
              ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getObject(1, OffsetDateTime.class);

@@ -93,12 +93,15 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
             int dropped = 0;
             if (isPartitioned(c)) {
                 boolean concurrently = c.getMetaData().getDatabaseMajorVersion() >= 14;
-                for (String partition : partitionsBefore(c, cutoff)) {
-                    if (concurrently) {
-                        detach(st, partition);
+                // the head's days and the sealed days alike
+                for (String table : List.of("samples", "sample_blocks")) {
+                    for (String partition : partitionsBefore(c, table, cutoff)) {
+                        if (concurrently) {
+                            detach(st, table, partition);
+                        }
+                        st.execute("DROP TABLE IF EXISTS " + schema + "." + partition);
+                        dropped++;
                     }
-                    st.execute("DROP TABLE IF EXISTS " + schema + "." + partition);
-                    dropped++;
                 }
             } else {
                 try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM drop_chunks(?::regclass, older_than => ?)")) {
@@ -135,8 +138,8 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
      * would take (PostgreSQL 14+): writes and reads go on meanwhile, and a long report does not
      * make retention fail on the lock timeout. A detach interrupted earlier is finished.
      */
-    private void detach(Statement st, String partition) throws SQLException {
-        String table = schema + ".samples";
+    private void detach(Statement st, String parent, String partition) throws SQLException {
+        String table = schema + "." + parent;
         try {
             st.execute("ALTER TABLE " + table + " DETACH PARTITION " + schema + "." + partition + " CONCURRENTLY");
         } catch (SQLException e) {
@@ -163,18 +166,18 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
         }
     }
 
-    /** Daily partitions that end on or before the cutoff. */
-    private List<String> partitionsBefore(Connection c, OffsetDateTime cutoff) throws SQLException {
+    /** Daily partitions of the table ({@code samples} or {@code sample_blocks}) that end on or before the cutoff. */
+    private List<String> partitionsBefore(Connection c, String table, OffsetDateTime cutoff) throws SQLException {
         List<String> names = new ArrayList<>();
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                     + " WHERE i.inhparent = '" + schema + ".samples'::regclass")) {
+                     + " WHERE i.inhparent = '" + schema + "." + table + "'::regclass")) {
             while (rs.next()) {
                 String name = rs.getString(1);
-                if (!name.matches("samples_\\d{8}")) {
+                if (!name.matches(table + "_\\d{8}")) {
                     continue;
                 }
-                LocalDate day = LocalDate.parse(name.substring("samples_".length()), DAY);
+                LocalDate day = LocalDate.parse(name.substring(table.length() + 1), DAY);
                 if (!day.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC).isAfter(cutoff)) {
                     names.add(name);
                 }

@@ -95,14 +95,16 @@ public class RemoteReader {
         if (series.isEmpty()) {
             return result.build();
         }
+        // both tiers: the head's rows and the sealed blocks of the range (the end is inclusive)
         String sql = "SELECT series_id, (extract(epoch FROM time) * 1000)::int8, float8send(value) FROM " + schema
-                + ".samples WHERE series_id = ANY (?) AND time >= timestamptz 'epoch' + ? * interval '1 millisecond'"
-                + " AND time <= timestamptz 'epoch' + ? * interval '1 millisecond' ORDER BY series_id, time LIMIT ?";
+                + ".samples_between(timestamptz 'epoch' + ? * interval '1 millisecond',"
+                + " timestamptz 'epoch' + (? + 1) * interval '1 millisecond') WHERE series_id = ANY (?)"
+                + " ORDER BY series_id, time LIMIT ?";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             Array ids = c.createArrayOf("int8", series.keySet().toArray());
-            ps.setArray(1, ids);
-            ps.setLong(2, query.getStartTimestampMs());
-            ps.setLong(3, query.getEndTimestampMs());
+            ps.setLong(1, query.getStartTimestampMs());
+            ps.setLong(2, query.getEndTimestampMs());
+            ps.setArray(3, ids);
             ps.setInt(4, budget[0] + 1);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

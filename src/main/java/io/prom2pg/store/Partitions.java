@@ -62,4 +62,9 @@ public class Partitions {
     public void forget() {
         ensured.clear();
     }
+
+    /** Forgets one window, e.g. after its partition was sealed and dropped, here or by another instance. */
+    public void forget(long day) {
+        ensured.remove(day);
+    }
 }

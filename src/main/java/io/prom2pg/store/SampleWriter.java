@@ -14,9 +14,13 @@ import io.prom2pg.failure.StorageUnavailableException;
  * or, when COPY meets a sample already stored (a retried request) or {@code method} is
  * {@code insert}, by {@code INSERT ... ON CONFLICT DO NOTHING}, so a retry adds nothing. Returns
  * once every chunk is committed; a chunk that fails fails the request (the chunks before it stay
- * stored, and the sender's retry skips them).
+ * stored, and the sender's retry skips them). A window the {@link Sealer} may have sealed is
+ * written by the insert that also skips what its sealed blocks hold, so late samples land once.
  */
 public class SampleWriter {
+
+    /** undefined_table (COPY into a dropped partition), check_violation (no partition for the row). */
+    private static final java.util.Set<String> MISSING_PARTITION = java.util.Set.of("42P01", "23514");
 
     private DataSource dataSource;
     private String schema = "prom2pg";
@@ -24,6 +28,7 @@ public class SampleWriter {
     private SampleCopyWriter copyWriter;
     private boolean copy = true;
     private WriteListener listener = WriteListener.NONE;
+    private Sealer sealer;
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -50,6 +55,11 @@ public class SampleWriter {
         }
     }
 
+    /** Tells which windows may be sealed already: their samples are checked against the blocks first. */
+    public void setSealer(Sealer sealer) {
+        this.sealer = sealer;
+    }
+
     public void setListener(WriteListener listener) {
         this.listener = listener == null ? WriteListener.NONE : listener;
     }
@@ -57,16 +67,16 @@ public class SampleWriter {
     /** Writes the batch's samples and metadata; returns what the request is acknowledged with. */
     public WriteResult write(WriteBatch batch) {
         for (SampleChunk chunk : batch.chunks()) {
-            partitions.ensure(chunk);
             int inserted;
-            if (copy) {
-                try {
-                    inserted = copyWriter.write(chunk);
-                } catch (DuplicateSamplesException e) {
-                    inserted = insert(chunk);
+            try {
+                inserted = write(chunk);
+            } catch (StorageUnavailableException e) {
+                if (!MISSING_PARTITION.contains(Sql.state(e))) {
+                    throw e;
                 }
-            } else {
-                inserted = insert(chunk);
+                // its partition was sealed and dropped (by another instance): made again, written once more
+                partitions.forget(chunk.getWindow());
+                inserted = write(chunk);
             }
             listener.written(inserted, chunk.getSize());
         }
@@ -77,17 +87,40 @@ public class SampleWriter {
         return batch.acknowledged();
     }
 
-    /** The idempotent insert of one chunk: samples already stored are skipped; returns the rows inserted. */
-    int insert(SampleChunk chunk) {
+    private int write(SampleChunk chunk) {
+        partitions.ensure(chunk);
+        if (sealer != null && sealer.mayBeSealed(chunk.getWindow())) {
+            return insert(chunk, true); // late, or a retry of what is sealed: not twice
+        }
+        if (copy) {
+            try {
+                return copyWriter.write(chunk);
+            } catch (DuplicateSamplesException e) {
+                return insert(chunk, false);
+            }
+        }
+        return insert(chunk, false);
+    }
+
+    /**
+     * The idempotent insert of one chunk: samples already stored are skipped (with {@code sealed},
+     * those in the window's sealed blocks too); returns the rows inserted.
+     */
+    int insert(SampleChunk chunk, boolean sealed) {
         String sql = "INSERT INTO " + schema + ".samples (time, series_id, value)"
                 + " SELECT to_timestamp(CAST(t AS float8) / 1000), s, v"
                 + " FROM unnest(CAST(? AS int8[]), CAST(? AS int8[]), CAST(? AS float8[])) AS u(t, s, v)"
+                + (sealed ? " WHERE NOT EXISTS (SELECT 1 FROM " + schema + ".sample_blocks b"
+                        + " WHERE b.series_id = u.s AND b.day = CAST(? AS date) AND u.t = ANY (b.times))" : "")
                 + " ON CONFLICT DO NOTHING";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             // arrays of primitives go in binary: NaN payloads (stale markers) keep their bits
             ps.setObject(1, chunk.getTimes());
             ps.setObject(2, chunk.getSeries());
             ps.setObject(3, chunk.getValues());
+            if (sealed) {
+                ps.setObject(4, java.time.LocalDate.ofEpochDay(chunk.getWindow()));
+            }
             return ps.executeUpdate();
         } catch (SQLException e) {
             throw new StorageUnavailableException("inserting samples failed: " + Sql.oneLine(e), e);

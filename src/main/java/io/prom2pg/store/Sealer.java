@@ -1,0 +1,195 @@
+package io.prom2pg.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import io.prom2pg.failure.StorageUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Seals the head: each daily partition of {@code samples} whose day ended more than
+ * {@code sealAfterMillis} ago is packed into {@code sample_blocks}, one row per series (its times
+ * and values as two arrays in time order), and dropped, in one transaction, so that a crash at any
+ * moment leaves either the rows or the blocks, never both and never neither. A day sealed before
+ * (samples that arrived late) is merged into its blocks, a time already sealed keeping its first
+ * value, as the head's {@code ON CONFLICT DO NOTHING} does. Several prom2pg instances on one
+ * database take turns: one seals while it holds the advisory lock, the others skip the run.
+ *
+ * <p>While a day is sealed, writes into it wait (the partition is locked); dropping it waits at
+ * most a second for readers of {@code samples} (a longer report makes the run try again later
+ * rather than hold up ingest behind its lock). On TimescaleDB (a hypertable, no day partitions)
+ * nothing is sealed.
+ */
+public class Sealer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Sealer.class);
+    private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
+
+    private DataSource dataSource;
+    private String schema = "prom2pg";
+    private long sealAfterMillis = 36 * 3_600_000L;
+    private Partitions partitions;
+
+    public void setDataSource(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public void setSchema(String schema) {
+        this.schema = Schema.checkName(schema);
+    }
+
+    /** How long after its UTC day ended a day's samples stay in the head (rows) before they are sealed. */
+    public void setSealAfterMillis(long sealAfterMillis) {
+        this.sealAfterMillis = sealAfterMillis;
+    }
+
+    /** Told to forget the partitions it dropped. */
+    public void setPartitions(Partitions partitions) {
+        this.partitions = partitions;
+    }
+
+    /** Whether samples of this window (days since the epoch) may be sealed already, so a write must check the blocks. */
+    public boolean mayBeSealed(long window) {
+        return endOf(window) <= Instant.now().toEpochMilli() - sealAfterMillis + 3_600_000L;
+    }
+
+    /** Seals every day due as of now, oldest first; returns how many days were sealed. */
+    public int run() {
+        return runAt(Instant.now());
+    }
+
+    int runAt(Instant now) {
+        try (Connection c = dataSource.getConnection()) {
+            if (!isPartitioned(c)) {
+                return 0;
+            }
+            if (!tryLock(c)) {
+                LOG.debug("Sealing: another prom2pg instance is sealing");
+                return 0;
+            }
+            try {
+                int sealed = 0;
+                for (LocalDate day : due(c, now)) {
+                    if (seal(c, day)) {
+                        sealed++;
+                    }
+                }
+                return sealed;
+            } finally {
+                unlock(c);
+            }
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("sealing failed: " + Sql.oneLine(e), e);
+        }
+    }
+
+    /** Seals one day: its head rows into blocks, then the partition dropped; false when a lock was not had in time. */
+    private boolean seal(Connection c, LocalDate day) throws SQLException {
+        String part = schema + ".samples_" + day.format(DAY);
+        long t0 = System.nanoTime();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            // writes into the day wait; reads go on
+            st.execute("LOCK TABLE " + part + " IN EXCLUSIVE MODE");
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".ensure_block_partition(?)")) {
+                ps.setObject(1, day);
+                ps.execute();
+            }
+            int blocks;
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sample_blocks AS b"
+                    + " (day, series_id, first_time, last_time, count, times, vals)"
+                    + " SELECT ?, h.series_id, min(h.t), max(h.t), count(*), array_agg(h.t ORDER BY h.t), array_agg(h.value ORDER BY h.t)"
+                    + " FROM (SELECT series_id, (extract(epoch FROM time) * 1000)::bigint AS t, value FROM " + part + ") h"
+                    + " GROUP BY h.series_id"
+                    // a day sealed before: the union of both, a time already sealed keeping its value
+                    + " ON CONFLICT (series_id, day) DO UPDATE SET (first_time, last_time, count, times, vals) ="
+                    + " (SELECT min(m.t), max(m.t), count(*), array_agg(m.t ORDER BY m.t), array_agg(m.v ORDER BY m.t)"
+                    + "  FROM (SELECT DISTINCT ON (x.t) x.t, x.v FROM ("
+                    + "    SELECT o.t, o.v, 0 AS k FROM unnest(b.times, b.vals) AS o(t, v)"
+                    + "    UNION ALL SELECT n.t, n.v, 1 FROM unnest(excluded.times, excluded.vals) AS n(t, v)) x"
+                    + "   ORDER BY x.t, x.k) m)")) {
+                ps.setObject(1, day);
+                blocks = ps.executeUpdate();
+            }
+            // the head's copy goes as a whole partition (no DELETE, no bloat); readers of samples
+            // are waited for a second at most
+            st.execute("SET LOCAL lock_timeout = '1s'");
+            st.execute("DROP TABLE " + part);
+            c.commit();
+            if (partitions != null) {
+                partitions.forget(day.toEpochDay());
+            }
+            LOG.info("Sealed {}: {} series in {} ms", day, blocks, (System.nanoTime() - t0) / 1_000_000);
+            return true;
+        } catch (SQLException e) {
+            c.rollback();
+            if ("55P03".equals(e.getSQLState())) { // lock_not_available
+                LOG.info("Sealing {} waits for a reader or writer of the samples; next run tries again", day);
+                return false;
+            }
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    /** The head's days whose end is more than sealAfterMillis before now, oldest first. */
+    private List<LocalDate> due(Connection c, Instant now) throws SQLException {
+        List<LocalDate> days = new ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                     + " WHERE i.inhparent = '" + schema + ".samples'::regclass ORDER BY c.relname")) {
+            while (rs.next()) {
+                String name = rs.getString(1);
+                if (name.matches("samples_\\d{8}")) {
+                    LocalDate day = LocalDate.parse(name.substring("samples_".length()), DAY);
+                    if (endOf(day.toEpochDay()) <= now.toEpochMilli() - sealAfterMillis) {
+                        days.add(day);
+                    }
+                }
+            }
+        }
+        return days;
+    }
+
+    private static long endOf(long window) {
+        return LocalDate.ofEpochDay(window + 1).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+    }
+
+    private boolean isPartitioned(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT relkind = 'p' FROM pg_class WHERE oid = '" + schema + ".samples'::regclass")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    private boolean tryLock(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(hashtext(?))")) {
+            ps.setString(1, schema + ".sealing");
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private void unlock(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(hashtext(?))")) {
+            ps.setString(1, schema + ".sealing");
+            ps.execute();
+        }
+    }
+}

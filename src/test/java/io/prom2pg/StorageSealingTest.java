@@ -1,0 +1,163 @@
+package io.prom2pg;
+
+import static io.prom2pg.support.RemoteWrite.sample;
+import static io.prom2pg.support.RemoteWrite.series;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.prom2pg.decode.SnappyDataFormat;
+import io.prom2pg.proto.RemoteRead.LabelMatcher;
+import io.prom2pg.proto.RemoteRead.Query;
+import io.prom2pg.proto.RemoteRead.ReadRequest;
+import io.prom2pg.proto.RemoteRead.ReadResponse;
+import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.support.Await;
+import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.TestDatabase;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The two tiers through the running routes: the storage-sealing route (a 300 ms timer) packs a
+ * past day's samples into blocks and drops its partition; every reader (the metrics view, remote
+ * read) sees the same values, bit for bit; a retried request adds nothing and a late sample lands
+ * once, also after the day was sealed.
+ */
+class StorageSealingTest {
+
+    @RegisterExtension
+    static final RunningProm2pg prom2pg = RunningProm2pg.forTests("sealing", Map.of(
+            "prom2pg.storage.seal-interval-ms", "300",
+            "prom2pg.storage.seal-delay-ms", "300"));
+
+    /** Three days ago, 01:00 UTC: past the default 36 h. */
+    static final LocalDate DAY = LocalDate.now(ZoneOffset.UTC).minusDays(3);
+    static final long T0 = DAY.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli() + 3_600_000L;
+    static final long STALE = 0x7ff0000000000002L;
+    static final double[] VALUES = {1.5, Double.longBitsToDouble(STALE), Double.NaN, Double.POSITIVE_INFINITY,
+        Double.NEGATIVE_INFINITY, -0.0, 0.0, 123_456.789, Double.MIN_VALUE};
+
+    @Test
+    void should_seal_a_past_day_and_read_it_back_bit_for_bit_from_every_reader() throws Exception {
+        WriteRequest request = request("sealed_mix", T0);
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
+        awaitSealed();
+        assertEquals(2, blocks("sealed_mix"), "one block per series and day");
+        List<String> sent = bits(request);
+        assertEquals(sent, viewBits("sealed_mix"), "the metrics view over the blocks");
+        assertEquals(sent, remoteReadBits("sealed_mix", T0, T0 + 3_600_000L), "remote read over the blocks");
+
+        // Prometheus retries what it is not sure of: nothing is added, before or after the next seal
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
+        assertEquals(sent, viewBits("sealed_mix"), "a retried request adds nothing to a sealed day");
+
+        // a late sample of the sealed day lands in the head at once, then in the blocks
+        WriteRequest late = WriteRequest.newBuilder()
+                .addTimeseries(series("__name__", "sealed_mix", "i", "0").addSamples(sample(T0 + 30 * 60_000L, 42)))
+                .build();
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), late).statusCode());
+        assertEquals(sent.size() + 1, viewBits("sealed_mix").size(), "the late sample, at once");
+        awaitSealed();
+        assertEquals(2, blocks("sealed_mix"), "merged into its series' block");
+        List<String> withLate = viewBits("sealed_mix");
+        assertEquals(sent.size() + 1, withLate.size());
+        assertTrue(withLate.containsAll(sent));
+        assertEquals(sent.size() + 1, TestDatabase.queryLong(prom2pg.jdbcUrl(), "SELECT sum(count) FROM " + prom2pg.schema
+                + ".sample_blocks b JOIN " + prom2pg.schema + ".series s ON s.id = b.series_id WHERE s.metric_name = 'sealed_mix'"));
+        assertTrue(prom2pg.metric("prom2pg_maintenance_runs_total{route=\"storage-sealing\"}") > 0);
+        assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
+    }
+
+    @Test
+    void should_keep_today_in_the_head() throws Exception {
+        long now = System.currentTimeMillis();
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("sealed_today", now)).statusCode());
+        Thread.sleep(1000); // several sealing runs
+        assertEquals(0, blocks("sealed_today"));
+        assertEquals(2L * VALUES.length, TestDatabase.queryLong(prom2pg.jdbcUrl(), "SELECT count(*) FROM " + prom2pg.schema
+                + ".samples m JOIN " + prom2pg.schema + ".series s ON s.id = m.series_id WHERE s.metric_name = 'sealed_today'"));
+    }
+
+    /** Two series, every value kind, 15 s apart from t0. */
+    private static WriteRequest request(String metric, long t0) {
+        WriteRequest.Builder w = WriteRequest.newBuilder();
+        for (int i = 0; i < 2; i++) {
+            TimeSeries.Builder ts = series("__name__", metric, "i", String.valueOf(i));
+            for (int k = 0; k < VALUES.length; k++) {
+                ts.addSamples(sample(t0 + k * 15_000L, VALUES[k]));
+            }
+            w.addTimeseries(ts);
+        }
+        return w.build();
+    }
+
+    private static void awaitSealed() throws Exception {
+        String part = prom2pg.schema + ".samples_" + DAY.format(DateTimeFormatter.BASIC_ISO_DATE);
+        Await.until(() -> TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT to_regclass('" + part + "')") == null,
+                Duration.ofSeconds(30), "the day's partition sealed and dropped");
+    }
+
+    private static long blocks(String metric) throws Exception {
+        return TestDatabase.queryLong(prom2pg.jdbcUrl(), "SELECT count(*) FROM " + prom2pg.schema + ".sample_blocks b JOIN "
+                + prom2pg.schema + ".series s ON s.id = b.series_id WHERE s.metric_name = '" + metric + "'");
+    }
+
+    /** "labels|time|bits of the value", sorted. */
+    private static List<String> bits(WriteRequest request) {
+        List<String> rows = new ArrayList<>();
+        for (TimeSeries ts : request.getTimeseriesList()) {
+            for (var s : ts.getSamplesList()) {
+                rows.add(ts.getLabels(1).getValue() + "|" + s.getTimestamp() + "|" + Long.toHexString(Double.doubleToRawLongBits(s.getValue())));
+            }
+        }
+        rows.sort(null);
+        return rows;
+    }
+
+    private static List<String> viewBits(String metric) throws Exception {
+        List<String> rows = TestDatabase.queryStrings(prom2pg.jdbcUrl(), "SELECT (labels ->> 'i') || '|'"
+                + " || (extract(epoch FROM time) * 1000)::bigint || '|' || ltrim(encode(float8send(value), 'hex'), '0')"
+                + " FROM " + prom2pg.schema + ".metrics WHERE name = '" + metric + "'");
+        List<String> normal = new ArrayList<>();
+        for (String r : rows) {
+            normal.add(r.endsWith("|") ? r + "0" : r);
+        }
+        normal.sort(null);
+        return normal;
+    }
+
+    private static List<String> remoteReadBits(String metric, long from, long to) throws Exception {
+        ReadRequest read = ReadRequest.newBuilder().addQueries(Query.newBuilder().setStartTimestampMs(from).setEndTimestampMs(to)
+                .addMatchers(LabelMatcher.newBuilder().setType(LabelMatcher.Type.EQ).setName("__name__").setValue(metric)))
+                .build();
+        HttpRequest http = HttpRequest.newBuilder(URI.create(prom2pg.uri("/api/v1/read").toString()))
+                .header("Content-Type", "application/x-protobuf").header("Content-Encoding", "snappy")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(SnappyDataFormat.compress(read.toByteArray()))).build();
+        HttpResponse<byte[]> response = HttpClient.newHttpClient().send(http, HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, response.statusCode(), new String(response.body()));
+        ReadResponse answer = ReadResponse.parseFrom(SnappyDataFormat.decompress(response.body(), 64 << 20));
+        List<String> rows = new ArrayList<>();
+        for (TimeSeries ts : answer.getResults(0).getTimeseriesList()) {
+            String i = ts.getLabelsList().stream().filter(l -> l.getName().equals("i")).findFirst().orElseThrow().getValue();
+            for (var s : ts.getSamplesList()) {
+                rows.add(i + "|" + s.getTimestamp() + "|" + Long.toHexString(Double.doubleToRawLongBits(s.getValue())));
+            }
+        }
+        rows.sort(null);
+        return rows;
+    }
+}
