@@ -104,6 +104,11 @@ public final class Prom2pgProcess implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + httpPort + "/api/v1/write");
     }
 
+    /** Kills prom2pg at once (SIGKILL, as kill -9 does): no shutdown hook, no rollback of its own. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
     /** Stops prom2pg as a terminal or Kubernetes does (SIGTERM), then kills it if it lingers. */
     @Override
     public void close() throws Exception {

@@ -1,0 +1,154 @@
+package io.prom2pg;
+
+import static io.prom2pg.support.RemoteWrite.sample;
+import static io.prom2pg.support.RemoteWrite.series;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Map;
+import java.util.Random;
+
+import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.support.Await;
+import io.prom2pg.support.Prom2pgProcess;
+import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.TestDatabase;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Sealing is one transaction: prom2pg killed with SIGKILL at any moment of it leaves a day either
+ * all in the head or all in the blocks, never half of it, never twice; and several prom2pg
+ * instances sealing one database take turns.
+ */
+class StorageSealingCrashTest {
+
+    static final int SERIES = 200;
+    static final int PER_SERIES = 1000;
+
+    @Test
+    void should_lose_and_duplicate_nothing_when_killed_while_sealing() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("sealcrash");
+        LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(5);
+        // written by an instance that does not seal
+        try (RunningProm2pg writer = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "86400000"))
+                .awaitReady(Duration.ofSeconds(30))) {
+            fill(writer, day);
+        }
+        assertEquals(SERIES * PER_SERIES, stored(url, schema, day));
+        Path dir = Files.createTempDirectory("prom2pg-sealcrash");
+        Map<String, String> env = Map.of("PROM2PG_DB_URL", url, "PROM2PG_DB_USER", "postgres", "PROM2PG_DB_SCHEMA", schema,
+                "PROM2PG_STORAGE_SEAL_DELAY_MS", "1", "PROM2PG_STORAGE_SEAL_INTERVAL_MS", "100");
+        // killed inside the seal's transaction: its blocks are written, its DROP waits for a reader
+        try (Connection reader = TestDatabase.connect(url)) {
+            reader.setAutoCommit(false);
+            try (Statement st = reader.createStatement()) {
+                st.execute("LOCK TABLE " + schema + ".samples IN ACCESS SHARE MODE");
+            }
+            Prom2pgProcess sealer = Prom2pgProcess.start(dir.resolve("held"), env);
+            Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    + " AND query LIKE 'DROP TABLE " + schema + ".samples_%'") > 0, Duration.ofSeconds(60),
+                    "the seal's blocks written and its DROP waiting");
+            assertEquals(SERIES * PER_SERIES, headRows(url, schema, day), "the uncommitted blocks are not seen");
+            sealer.kill();
+            reader.rollback();
+        }
+        awaitSessionsGone(url, schema);
+        assertEquals(SERIES * PER_SERIES, headRows(url, schema, day), "killed before its commit: all still in the head");
+        assertEquals(0, blockSamples(url, schema, day), "and none in the blocks");
+
+        Random random = new Random(42);
+        int killedWhileHeadRemained = 0;
+        for (int round = 0; round < 6 && headRows(url, schema, day) > 0; round++) {
+            Prom2pgProcess sealer = Prom2pgProcess.start(dir.resolve("r" + round), env).awaitReady(Duration.ofSeconds(60));
+            Thread.sleep(random.nextInt(600));
+            sealer.kill();
+            awaitSessionsGone(url, schema);
+            long head = headRows(url, schema, day);
+            long blocks = blockSamples(url, schema, day);
+            assertTrue(head == 0 || blocks == 0, "round " + round + ": all in one tier (head " + head + ", blocks " + blocks + ")");
+            assertEquals(SERIES * PER_SERIES, head + blocks, "round " + round + ": nothing lost, nothing twice");
+            if (head > 0) {
+                killedWhileHeadRemained++;
+            }
+        }
+        // whatever the kills left, the next run finishes it
+        try (Prom2pgProcess sealer = Prom2pgProcess.start(dir.resolve("last"), env).awaitReady(Duration.ofSeconds(60))) {
+            Await.until(() -> headRows(url, schema, day) == 0, Duration.ofSeconds(60), "the day sealed");
+        }
+        assertEquals(SERIES * PER_SERIES, blockSamples(url, schema, day));
+        assertEquals(SERIES * PER_SERIES, TestDatabase.queryLong(url, "SELECT count(DISTINCT (series_id, time)) FROM "
+                + schema + ".samples_between('-infinity', 'infinity')"));
+        assertEquals(SERIES, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"));
+        System.out.println("sealing killed " + killedWhileHeadRemained + " time(s) before it committed");
+    }
+
+    @Test
+    void should_have_several_instances_take_turns() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("sealturns");
+        LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(4);
+        Map<String, String> sealing = Map.of("prom2pg.storage.seal-delay-ms", "200", "prom2pg.storage.seal-interval-ms", "50");
+        try (RunningProm2pg a = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "86400000"))
+                .awaitReady(Duration.ofSeconds(30))) {
+            fill(a, day);
+        }
+        try (RunningProm2pg a = RunningProm2pg.start(url, schema, sealing).awaitReady(Duration.ofSeconds(30));
+             RunningProm2pg b = RunningProm2pg.start(url, schema, sealing).awaitReady(Duration.ofSeconds(30))) {
+            Await.until(() -> headRows(url, schema, day) == 0, Duration.ofSeconds(60), "the day sealed");
+            // both keep running their timers over the sealed day
+            Thread.sleep(500);
+            assertEquals(SERIES * PER_SERIES, blockSamples(url, schema, day));
+            assertEquals(SERIES, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"));
+            assertEquals(0.0, a.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}")
+                    + b.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
+        }
+    }
+
+    /** The killed prom2pg's sessions ended (PostgreSQL rolls back what they had not committed). */
+    private static void awaitSessionsGone(String url, String schema) throws Exception {
+        Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                + " AND state <> 'idle' AND query LIKE '%" + schema + "%'") == 0, Duration.ofSeconds(30), "the killed seal's session ended");
+    }
+
+    private static void fill(RunningProm2pg prom2pg, LocalDate day) throws Exception {
+        long t0 = day.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+        for (int first = 0; first < SERIES; first += 10) {
+            WriteRequest.Builder w = WriteRequest.newBuilder();
+            for (int s = first; s < first + 10; s++) {
+                TimeSeries.Builder ts = series("__name__", "sealed_crash", "s", String.valueOf(s));
+                for (int k = 0; k < PER_SERIES; k++) {
+                    ts.addSamples(sample(t0 + k * 15_000L, s * 1000 + k));
+                }
+                w.addTimeseries(ts);
+            }
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), w.build()).statusCode());
+        }
+    }
+
+    private static long headRows(String url, String schema, LocalDate day) throws Exception {
+        String part = schema + ".samples_" + day.format(DateTimeFormatter.BASIC_ISO_DATE);
+        if (TestDatabase.queryString(url, "SELECT to_regclass('" + part + "')") == null) {
+            return 0;
+        }
+        return TestDatabase.queryLong(url, "SELECT count(*) FROM " + part);
+    }
+
+    private static long blockSamples(String url, String schema, LocalDate day) throws Exception {
+        return TestDatabase.queryLong(url, "SELECT coalesce(sum(count), 0) FROM " + schema + ".sample_blocks WHERE day = '" + day + "'");
+    }
+
+    private static long stored(String url, String schema, LocalDate day) throws Exception {
+        return headRows(url, schema, day) + blockSamples(url, schema, day);
+    }
+}
