@@ -7,6 +7,8 @@
 #   arrays-pglz    one row per series and hour: int8[] times, float8[] values (TOAST, pglz)
 #   arrays-lz4     the same with lz4
 #   deltas-lz4     one row per series and hour: first time, int4[] time deltas, float8[] values (lz4)
+#   sealed         prom2pg's sealed tier as V8 makes it: one row per series and UTC day, int8[] times,
+#                  float8[] values (lz4), first and last time, count, primary key (series_id, day)
 #   gorilla        the bits of Prometheus' chunk encoding (delta-of-delta times, XOR values) of
 #                  each series and hour, computed, plus a row's overhead; not stored
 #   prometheus     Prometheus 2.42's own blocks (promtool tsdb create-blocks-from openmetrics)
@@ -126,6 +128,11 @@ INSERT INTO deltas_lz4 SELECT series_id, hour, times[1],
   ARRAY(SELECT (times[i] - times[greatest(i - 1, 1)])::int4 FROM generate_subscripts(times, 1) AS i ORDER BY i),
   ARRAY(SELECT v FROM unnest(vals) AS v)
   FROM arrays_pglz;
+CREATE TABLE sealed (day date NOT NULL, series_id bigint NOT NULL, first_time bigint NOT NULL, last_time bigint NOT NULL,
+  count integer NOT NULL, times bigint[] NOT NULL, vals double precision[] NOT NULL, PRIMARY KEY (series_id, day));
+ALTER TABLE sealed ALTER COLUMN times SET COMPRESSION lz4, ALTER COLUMN vals SET COMPRESSION lz4;
+INSERT INTO sealed SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date, s, min(t), max(t), count(*),
+  array_agg(t ORDER BY t), array_agg(v ORDER BY t) FROM raw GROUP BY s, t / 86400000;
 VACUUM ANALYZE;
 SQL
 size() { psql_ -c "SELECT pg_total_relation_size('$1')"; }
@@ -167,6 +174,6 @@ fi
 
 echo "formats: $samples samples ($SERIES series x $HOURS h at 15 s), bytes per sample (series table not counted):"
 printf '  %-12s %8s\n' rows "$(per "$(size rows)")" arrays-pglz "$(per "$(size arrays_pglz)")" \
-  arrays-lz4 "$(per "$(size arrays_lz4)")" deltas-lz4 "$(per "$(size deltas_lz4)")" \
+  arrays-lz4 "$(per "$(size arrays_lz4)")" deltas-lz4 "$(per "$(size deltas_lz4)")" sealed "$(per "$(size sealed)")" \
   gorilla "$(per "$gorilla_bytes")" prometheus "$(per "$prometheus_bytes")"
 [ -n "$vm_bytes" ] && printf '  %-12s %8s\n' victoria "$(per "$vm_bytes")"

@@ -83,6 +83,35 @@ class StorageSealingTest {
     }
 
     @Test
+    void should_give_the_same_metering_answer_from_the_sealed_tier() throws Exception {
+        // 0.5 cores requested for 2 h of the sealed day, one sample a minute: 1 core-hour per hour
+        TimeSeries.Builder ts = series("__name__", "metering:pod_request_cpu_cores", "namespace", "sealed", "pod", "p-1", "node", "n1");
+        long h0 = T0 + 3 * 3_600_000L;
+        for (int i = 0; i <= 120; i++) {
+            ts.addSamples(sample(h0 + i * 60_000L, 0.5));
+        }
+        String seconds = "SELECT round(sum(value_seconds)::numeric, 3)::text FROM " + prom2pg.schema + ".metering_gauge_seconds("
+                + "'metering:pod_request_cpu_cores', timestamptz 'epoch' + " + h0 + " * interval '1 millisecond',"
+                + " timestamptz 'epoch' + " + (h0 + 2 * 3_600_000L) + " * interval '1 millisecond')";
+        // the answer from the head while the sealing route is held, then from the blocks
+        var routes = prom2pg.app().context().getRouteController();
+        routes.suspendRoute("storage-sealing");
+        String fromHead;
+        try {
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), WriteRequest.newBuilder().addTimeseries(ts).build()).statusCode());
+            assertEquals(121, TestDatabase.queryLong(prom2pg.jdbcUrl(), "SELECT count(*) FROM " + prom2pg.schema + ".samples m JOIN "
+                    + prom2pg.schema + ".series s ON s.id = m.series_id WHERE s.metric_name = 'metering:pod_request_cpu_cores'"));
+            fromHead = TestDatabase.queryString(prom2pg.jdbcUrl(), seconds);
+        } finally {
+            routes.resumeRoute("storage-sealing");
+        }
+        awaitSealed();
+        assertEquals(1, blocks("metering:pod_request_cpu_cores"));
+        assertEquals("3600.000", fromHead, "0.5 cores x 2 h = 3600 core-seconds");
+        assertEquals(fromHead, TestDatabase.queryString(prom2pg.jdbcUrl(), seconds), "the same from the blocks");
+    }
+
+    @Test
     void should_keep_today_in_the_head() throws Exception {
         long now = System.currentTimeMillis();
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("sealed_today", now)).statusCode());

@@ -1,0 +1,82 @@
+package io.prom2pg;
+
+import static io.prom2pg.support.RemoteWrite.sample;
+import static io.prom2pg.support.RemoteWrite.series;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.Map;
+
+import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
+import io.prom2pg.support.Await;
+import io.prom2pg.support.RemoteWrite;
+import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.TestDatabase;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Upgrade in place: a database as the release before the sealed tier left it (migrations up to
+ * V7, days of samples as rows) is migrated at start-up and sealed day by day by the route while
+ * ingest goes on; every sample it held is read back the same, none twice.
+ */
+class StorageUpgradeTest {
+
+    static final int SERIES = 20;
+
+    @Test
+    void should_seal_a_database_filled_by_the_previous_schema_while_ingest_goes_on() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("upgrade");
+        Flyway.configure().dataSource(url, "postgres", "").schemas(schema).defaultSchema(schema)
+                .placeholders(Map.of("schema", schema)).locations("classpath:db/migration").target("7").load().migrate();
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        try (Connection c = TestDatabase.connect(url); Statement st = c.createStatement()) {
+            for (int d = 4; d >= 0; d--) {
+                st.execute("SELECT " + schema + ".ensure_partition('" + today.minusDays(d) + "')");
+            }
+            st.execute("INSERT INTO " + schema + ".series (labels_key, metric_name, labels)"
+                    + " SELECT decode(md5('old-' || i), 'hex'), 'upgraded', jsonb_build_object('i', i::text) FROM generate_series(1, " + SERIES + ") i");
+            // one sample a minute for four past days, values with every bit pattern kind
+            st.execute("INSERT INTO " + schema + ".samples (time, series_id, value)"
+                    + " SELECT timestamptz '" + today.minusDays(4) + " 00:00:00+00' + m * interval '1 minute', s.id,"
+                    + " CASE m % 5 WHEN 0 THEN 'NaN'::float8 WHEN 1 THEN '-0'::float8 WHEN 2 THEN 'Infinity'::float8 ELSE m * 0.1 END"
+                    + " FROM " + schema + ".series s, generate_series(0, 4 * 1440 - 1) m");
+        }
+        String before = fingerprint(url, schema, "SELECT time, series_id, value FROM " + schema + ".samples");
+
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "500",
+                "prom2pg.storage.seal-interval-ms", "200", "prom2pg.storage.seal-after-ms", "1000")).awaitReady(Duration.ofSeconds(60))) {
+            // ingest goes on while the old days are sealed
+            long now = System.currentTimeMillis();
+            for (int i = 0; i < 20; i++) {
+                WriteRequest w = WriteRequest.newBuilder()
+                        .addTimeseries(series("__name__", "upgraded_now", "k", String.valueOf(i)).addSamples(sample(now + i, i)))
+                        .build();
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), w).statusCode());
+                Thread.sleep(50);
+            }
+            Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                    + " WHERE i.inhparent = '" + schema + ".samples'::regclass AND c.relname < 'samples_"
+                    + today.toString().replace("-", "") + "'") == 0, Duration.ofSeconds(60), "the old days sealed");
+            assertEquals(before, fingerprint(url, schema, "SELECT b.time, b.series_id, b.value FROM " + schema
+                    + ".samples_between('-infinity', 'infinity') b JOIN " + schema + ".series s ON s.id = b.series_id"
+                    + " WHERE s.metric_name = 'upgraded'"), "every old sample, bit for bit, once");
+            assertEquals(SERIES * 4L, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"),
+                    "the four past days of each series sealed, today left in the head");
+            assertEquals(20, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE name = 'upgraded_now'"));
+            assertEquals(0.0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
+        }
+    }
+
+    /** Count and digest of the rows (series, time in ms, the value's bits), in order. */
+    private static String fingerprint(String url, String schema, String rows) throws Exception {
+        return TestDatabase.queryString(url, "SELECT count(*) || ' ' || md5(string_agg(r.series_id || ':'"
+                + " || (extract(epoch FROM r.time) * 1000)::bigint || ':' || encode(float8send(r.value), 'hex'), ','"
+                + " ORDER BY r.series_id, r.time)) FROM (" + rows + ") r");
+    }
+}
