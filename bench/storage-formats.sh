@@ -7,8 +7,11 @@
 #   arrays-pglz    one row per series and hour: int8[] times, float8[] values (TOAST, pglz)
 #   arrays-lz4     the same with lz4
 #   deltas-lz4     one row per series and hour: first time, int4[] time deltas, float8[] values (lz4)
-#   sealed         prom2pg's sealed tier as V8 makes it: one row per series and UTC day, int8[] times,
-#                  float8[] values (lz4), first and last time, count, primary key (series_id, day)
+#   sealed-*       prom2pg's sealed tier: one row per series and UTC day, first and last time, count,
+#                  primary key (series_id, day), and the samples as two arrays, compressed by TOAST:
+#                    sealed-lz4 / sealed-pglz       int8[] times (ms), float8[] values
+#                    offsets-lz4 / offsets-pglz     int4[] ms from the day's start, float8[] values
+#                  each also timed: every sample of every block read back (median of 3, ms)
 #   gorilla        the bits of Prometheus' chunk encoding (delta-of-delta times, XOR values) of
 #                  each series and hour, computed, plus a row's overhead; not stored
 #   prometheus     Prometheus 2.42's own blocks (promtool tsdb create-blocks-from openmetrics)
@@ -128,11 +131,24 @@ INSERT INTO deltas_lz4 SELECT series_id, hour, times[1],
   ARRAY(SELECT (times[i] - times[greatest(i - 1, 1)])::int4 FROM generate_subscripts(times, 1) AS i ORDER BY i),
   ARRAY(SELECT v FROM unnest(vals) AS v)
   FROM arrays_pglz;
-CREATE TABLE sealed (day date NOT NULL, series_id bigint NOT NULL, first_time bigint NOT NULL, last_time bigint NOT NULL,
+CREATE TABLE sealed_lz4 (day date NOT NULL, series_id bigint NOT NULL, first_time bigint NOT NULL, last_time bigint NOT NULL,
   count integer NOT NULL, times bigint[] NOT NULL, vals double precision[] NOT NULL, PRIMARY KEY (series_id, day));
-ALTER TABLE sealed ALTER COLUMN times SET COMPRESSION lz4, ALTER COLUMN vals SET COMPRESSION lz4;
-INSERT INTO sealed SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date, s, min(t), max(t), count(*),
+ALTER TABLE sealed_lz4 ALTER COLUMN times SET COMPRESSION lz4, ALTER COLUMN vals SET COMPRESSION lz4;
+INSERT INTO sealed_lz4 SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date, s, min(t), max(t), count(*),
   array_agg(t ORDER BY t), array_agg(v ORDER BY t) FROM raw GROUP BY s, t / 86400000;
+CREATE TABLE sealed_pglz (LIKE sealed_lz4 INCLUDING ALL);
+ALTER TABLE sealed_pglz ALTER COLUMN times SET COMPRESSION pglz, ALTER COLUMN vals SET COMPRESSION pglz;
+INSERT INTO sealed_pglz SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date, s, min(t), max(t), count(*),
+  array_agg(t ORDER BY t), array_agg(v ORDER BY t) FROM raw GROUP BY s, t / 86400000;
+CREATE TABLE offsets_lz4 (day date NOT NULL, series_id bigint NOT NULL, first_time bigint NOT NULL, last_time bigint NOT NULL,
+  count integer NOT NULL, offsets integer[] NOT NULL, vals double precision[] NOT NULL, PRIMARY KEY (series_id, day));
+ALTER TABLE offsets_lz4 ALTER COLUMN offsets SET COMPRESSION lz4, ALTER COLUMN vals SET COMPRESSION lz4;
+INSERT INTO offsets_lz4 SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date, s, min(t), max(t), count(*),
+  array_agg((t % 86400000)::int4 ORDER BY t), array_agg(v ORDER BY t) FROM raw GROUP BY s, t / 86400000;
+CREATE TABLE offsets_pglz (LIKE offsets_lz4 INCLUDING ALL);
+ALTER TABLE offsets_pglz ALTER COLUMN offsets SET COMPRESSION pglz, ALTER COLUMN vals SET COMPRESSION pglz;
+INSERT INTO offsets_pglz SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date, s, min(t), max(t), count(*),
+  array_agg((t % 86400000)::int4 ORDER BY t), array_agg(v ORDER BY t) FROM raw GROUP BY s, t / 86400000;
 VACUUM ANALYZE;
 SQL
 size() { psql_ -c "SELECT pg_total_relation_size('$1')"; }
@@ -174,6 +190,21 @@ fi
 
 echo "formats: $samples samples ($SERIES series x $HOURS h at 15 s), bytes per sample (series table not counted):"
 printf '  %-12s %8s\n' rows "$(per "$(size rows)")" arrays-pglz "$(per "$(size arrays_pglz)")" \
-  arrays-lz4 "$(per "$(size arrays_lz4)")" deltas-lz4 "$(per "$(size deltas_lz4)")" sealed "$(per "$(size sealed)")" \
+  arrays-lz4 "$(per "$(size arrays_lz4)")" deltas-lz4 "$(per "$(size deltas_lz4)")" \
   gorilla "$(per "$gorilla_bytes")" prometheus "$(per "$prometheus_bytes")"
 [ -n "$vm_bytes" ] && printf '  %-12s %8s\n' victoria "$(per "$vm_bytes")"
+# prom2pg's sealed candidates: bytes a sample, and the time to read every sample back (the decode a
+# query over old data pays), median of 3 warm runs
+readms() {
+  local col=$2 runs=()
+  for _ in 1 2 3; do
+    local t0; t0=$(date +%s%N)
+    psql_ -c "SELECT count(*) FROM $1 b, unnest(b.$col, b.vals) AS u(t, v) WHERE v = v OR v <> v" >/dev/null
+    runs+=($(( ($(date +%s%N) - t0) / 1000000 )))
+  done
+  printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p
+}
+printf '  %-12s %8s %8s\n' layout 'B/sample' 'read ms'
+for t in sealed_lz4:times sealed_pglz:times offsets_lz4:offsets offsets_pglz:offsets; do
+  printf '  %-12s %8s %8s\n' "${t%%:*}" "$(per "$(size "${t%%:*}")")" "$(readms "${t%%:*}" "${t##*:}")"
+done

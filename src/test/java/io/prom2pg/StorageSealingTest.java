@@ -57,6 +57,9 @@ class StorageSealingTest {
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
         awaitSealed();
         assertEquals(2, blocks("sealed_mix"), "one block per series and day");
+        assertEquals("p", TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT string_agg(DISTINCT attcompression::text, ',')"
+                + " FROM pg_attribute WHERE attrelid = '" + prom2pg.schema + ".sample_blocks_" + DAY.format(DateTimeFormatter.BASIC_ISO_DATE)
+                + "'::regclass AND attname IN ('times', 'vals')"), "pglz, as measured");
         List<String> sent = bits(request);
         assertEquals(sent, viewBits("sealed_mix"), "the metrics view over the blocks");
         assertEquals(sent, remoteReadBits("sealed_mix", T0, T0 + 3_600_000L), "remote read over the blocks");
