@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
@@ -16,9 +15,10 @@ import java.util.Map;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import io.prom2pg.store.Database;
 import io.prom2pg.store.SchemaMigrator;
+import io.prom2pg.support.Await;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
-import io.prom2pg.support.Await;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,6 +29,8 @@ class SchemaMigrationTest {
 
     @Test
     void should_use_plain_partitioning_when_timescaledb_is_installed_but_not_preloaded() throws Exception {
+        // it puts a stand-in extension into the server's own files: the embedded server's only
+        Assumptions.assumeTrue(TestDatabase.shared().embedded(), "needs the embedded server");
         String url = TestDatabase.shared().jdbcUrl();
         Path extensions = Path.of(TestDatabase.queryString(url, "SELECT setting FROM pg_config WHERE name = 'SHAREDIR'"), "extension");
         Path control = extensions.resolve("timescaledb.control");

@@ -121,6 +121,53 @@ class StorageSealingCrashTest {
                 + " AND state <> 'idle' AND query LIKE '%" + schema + "%'") == 0, Duration.ofSeconds(30), "the killed seal's session ended");
     }
 
+    @Test
+    void should_store_a_late_write_that_meets_a_seal_in_progress_once() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("seallate");
+        LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(6);
+        try (RunningProm2pg writer = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "86400000"))
+                .awaitReady(Duration.ofSeconds(30))) {
+            fill(writer, day);
+        }
+        long lateTime = day.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli() + 7_000;
+        WriteRequest late = WriteRequest.newBuilder()
+                .addTimeseries(series("__name__", "sealed_crash", "s", "0").addSamples(sample(lateTime, -1))).build();
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "100",
+                "prom2pg.storage.seal-interval-ms", "100")).awaitReady(Duration.ofSeconds(30));
+             Connection reader = TestDatabase.connect(url)) {
+            // a reader makes the seal's DROP wait, with the day's partition locked by the seal
+            reader.setAutoCommit(false);
+            try (Statement st = reader.createStatement()) {
+                st.execute("LOCK TABLE " + schema + ".samples IN ACCESS SHARE MODE");
+            }
+            Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    + " AND query LIKE 'DROP TABLE " + schema + ".samples_%'") > 0, Duration.ofSeconds(30), "a seal waiting to drop");
+            // the late write waits for the day, the seal gives up on its DROP or loses a deadlock;
+            // whatever it is answered, a sender retries it until it is taken
+            var sent = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    int status;
+                    do {
+                        status = RemoteWrite.post(prom2pg.writeUri(), late).statusCode();
+                    } while (status != 204);
+                    return status;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1500);
+            reader.rollback();
+            assertEquals(204, sent.get(60, java.util.concurrent.TimeUnit.SECONDS));
+            Await.until(() -> headRows(url, schema, day) == 0, Duration.ofSeconds(60), "the day sealed");
+            Thread.sleep(300); // a run more over the sealed day
+            Await.until(() -> headRows(url, schema, day) == 0, Duration.ofSeconds(60), "the late sample sealed too");
+        }
+        assertEquals(SERIES * PER_SERIES + 1, blockSamples(url, schema, day), "every sample, the late one once");
+        assertEquals(SERIES * PER_SERIES + 1, TestDatabase.queryLong(url, "SELECT count(DISTINCT (series_id, time)) FROM "
+                + schema + ".samples_between('-infinity', 'infinity')"));
+    }
+
     private static void fill(RunningProm2pg prom2pg, LocalDate day) throws Exception {
         long t0 = day.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
         for (int first = 0; first < SERIES; first += 10) {

@@ -76,6 +76,9 @@ public class SampleWriter {
                 }
                 // its partition was sealed and dropped (by another instance): made again, written once more
                 partitions.forget(chunk.getWindow());
+                if (sealer != null) {
+                    sealer.recheck(chunk.getWindow());
+                }
                 inserted = write(chunk);
             }
             listener.written(inserted, chunk.getSize());
@@ -107,12 +110,19 @@ public class SampleWriter {
      * those in the window's sealed blocks too); returns the rows inserted.
      */
     int insert(SampleChunk chunk, boolean sealed) {
-        String sql = "INSERT INTO " + schema + ".samples (time, series_id, value)"
-                + " SELECT to_timestamp(CAST(t AS float8) / 1000), s, v"
-                + " FROM unnest(CAST(? AS int8[]), CAST(? AS int8[]), CAST(? AS float8[])) AS u(t, s, v)"
-                + (sealed ? " WHERE NOT EXISTS (SELECT 1 FROM " + schema + ".sample_blocks b"
-                        + " WHERE b.series_id = u.s AND b.day = CAST(? AS date) AND u.t = ANY (b.times))" : "")
-                + " ON CONFLICT DO NOTHING";
+        String sql = sealed
+                // each block of the chunk's series opened once, its times anti-joined
+                ? "WITH u AS (SELECT * FROM unnest(CAST(? AS int8[]), CAST(? AS int8[]), CAST(? AS float8[])) AS u(t, s, v)),"
+                        + " kept AS (SELECT b.series_id, x.t FROM " + schema + ".sample_blocks b CROSS JOIN LATERAL unnest(b.times) AS x(t)"
+                        + " WHERE b.day = CAST(? AS date) AND b.series_id IN (SELECT DISTINCT s FROM u))"
+                        + " INSERT INTO " + schema + ".samples (time, series_id, value)"
+                        + " SELECT to_timestamp(CAST(u.t AS float8) / 1000), u.s, u.v FROM u"
+                        + " WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.series_id = u.s AND kept.t = u.t)"
+                        + " ON CONFLICT DO NOTHING"
+                : "INSERT INTO " + schema + ".samples (time, series_id, value)"
+                        + " SELECT to_timestamp(CAST(t AS float8) / 1000), s, v"
+                        + " FROM unnest(CAST(? AS int8[]), CAST(? AS int8[]), CAST(? AS float8[])) AS u(t, s, v)"
+                        + " ON CONFLICT DO NOTHING";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             // arrays of primitives go in binary: NaN payloads (stale markers) keep their bits
             ps.setObject(1, chunk.getTimes());

@@ -11,6 +11,9 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import javax.sql.DataSource;
 
@@ -41,6 +44,8 @@ public class Sealer {
     private String schema = "prom2pg";
     private long sealAfterMillis = 36 * 3_600_000L;
     private Partitions partitions;
+    private final Set<Long> sealedDays = ConcurrentHashMap.newKeySet();
+    private final Map<Long, Long> unsealedChecked = new ConcurrentHashMap<>();
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -60,9 +65,46 @@ public class Sealer {
         this.partitions = partitions;
     }
 
-    /** Whether samples of this window (days since the epoch) may be sealed already, so a write must check the blocks. */
+    /**
+     * Whether samples of this window (days since the epoch) may be sealed already, so a write must
+     * check the blocks: a day that has ended and has a block partition (any instance may have
+     * sealed it, whatever its clock or settings say). Known sealed days are remembered; the
+     * answer for a day without blocks is kept a minute.
+     */
     public boolean mayBeSealed(long window) {
-        return endOf(window) <= Instant.now().toEpochMilli() - sealAfterMillis + 3_600_000L;
+        if (endOf(window) > Instant.now().toEpochMilli()) {
+            return false; // the day has not ended: never sealed
+        }
+        if (sealedDays.contains(window)) {
+            return true;
+        }
+        Long checked = unsealedChecked.get(window);
+        if (checked != null && System.nanoTime() - checked < 60_000_000_000L) {
+            return false;
+        }
+        boolean sealed;
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, schema + ".sample_blocks_" + LocalDate.ofEpochDay(window).format(DAY));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                sealed = rs.getBoolean(1);
+            }
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("checking whether " + LocalDate.ofEpochDay(window) + " is sealed failed: "
+                    + Sql.oneLine(e), e);
+        }
+        if (sealed) {
+            sealedDays.add(window);
+            unsealedChecked.remove(window);
+        } else {
+            unsealedChecked.put(window, System.nanoTime());
+        }
+        return sealed;
+    }
+
+    /** Asks the database again next time (a write met a partition another instance sealed). */
+    public void recheck(long window) {
+        unsealedChecked.remove(window);
     }
 
     /** Seals every day due as of now, oldest first; returns how many days were sealed. */
@@ -99,14 +141,16 @@ public class Sealer {
     private boolean seal(Connection c, LocalDate day) throws SQLException {
         String part = schema + ".samples_" + day.format(DAY);
         long t0 = System.nanoTime();
+        // made on its own: creating a partition locks all of sample_blocks, which readers need
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".ensure_block_partition(?)")) {
+            ps.setObject(1, day);
+            ps.execute();
+        }
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
-            // writes into the day wait; reads go on
+            // writes into the day wait; reads go on. Writes in flight are waited for 2 s at most.
+            st.execute("SET LOCAL lock_timeout = '2s'");
             st.execute("LOCK TABLE " + part + " IN EXCLUSIVE MODE");
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".ensure_block_partition(?)")) {
-                ps.setObject(1, day);
-                ps.execute();
-            }
             int blocks;
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sample_blocks AS b"
                     + " (day, series_id, first_time, last_time, count, times, vals)"
@@ -128,6 +172,7 @@ public class Sealer {
             st.execute("SET LOCAL lock_timeout = '1s'");
             st.execute("DROP TABLE " + part);
             c.commit();
+            sealedDays.add(day.toEpochDay());
             if (partitions != null) {
                 partitions.forget(day.toEpochDay());
             }
@@ -135,7 +180,9 @@ public class Sealer {
             return true;
         } catch (SQLException e) {
             c.rollback();
-            if ("55P03".equals(e.getSQLState())) { // lock_not_available
+            // lock_not_available, or a deadlock with a late write into the day (the write holds
+            // samples and waits for the day; the DROP waits for samples): the next run tries again
+            if ("55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState())) {
                 LOG.info("Sealing {} waits for a reader or writer of the samples; next run tries again", day);
                 return false;
             }

@@ -14,32 +14,52 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.prom2pg.store.EmbeddedPostgresServer;
 
 /**
- * A real PostgreSQL for tests (the same embedded server prom2pg runs by default). One server is
- * shared by the whole test run; each test class gets its own schema.
+ * A real PostgreSQL for tests: by default the same embedded server prom2pg runs by default, or,
+ * with {@code PROM2PG_TEST_DB_URL} (e.g. {@code jdbc:postgresql://localhost:5432/postgres}, user
+ * {@code postgres} trusted on that host), another server such as Debian's or one with TimescaleDB.
+ * One server is shared by the whole test run; each test class gets its own schema.
  */
 public final class TestDatabase {
 
+    /** The variable that points the suite at another PostgreSQL than the embedded one. */
+    public static final String URL_VARIABLE = "PROM2PG_TEST_DB_URL";
+
+    /** Where the shared server is. */
+    public record Server(String jdbcUrl, int port, boolean embedded) {
+    }
+
     private static final AtomicInteger SCHEMAS = new AtomicInteger();
-    private static EmbeddedPostgresServer shared;
+    private static Server shared;
+    private static EmbeddedPostgresServer embedded;
 
     private TestDatabase() {
     }
 
-    public static synchronized EmbeddedPostgresServer shared() {
+    public static synchronized Server shared() {
         if (shared == null) {
+            String external = System.getenv(URL_VARIABLE);
+            if (external != null && !external.isBlank()) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("jdbc:postgresql://[^:/]+:(\\d+)/.*").matcher(external);
+                if (!m.matches()) {
+                    throw new IllegalArgumentException(URL_VARIABLE + " must be jdbc:postgresql://host:port/database, not " + external);
+                }
+                shared = new Server(external, Integer.parseInt(m.group(1)), false);
+                return shared;
+            }
             try {
                 Path dir = Files.createTempDirectory("prom2pg-test-pg");
-                shared = EmbeddedPostgresServer.start(dir, Ports.free());
+                embedded = EmbeddedPostgresServer.start(dir, Ports.free());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
-                    shared.close();
+                    embedded.close();
                 } catch (IOException ignored) {
                     // the JVM is exiting
                 }
             }));
+            shared = new Server(embedded.jdbcUrl(), embedded.port(), true);
         }
         return shared;
     }
