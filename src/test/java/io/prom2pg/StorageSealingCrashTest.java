@@ -40,11 +40,7 @@ class StorageSealingCrashTest {
         String url = TestDatabase.shared().jdbcUrl();
         String schema = TestDatabase.newSchema("sealcrash");
         LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(5);
-        // written by an instance that does not seal
-        try (RunningProm2pg writer = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "86400000"))
-                .awaitReady(Duration.ofSeconds(30))) {
-            fill(writer, day);
-        }
+        fill(url, schema, day);
         assertEquals(SERIES * PER_SERIES, stored(url, schema, day));
         Path dir = Files.createTempDirectory("prom2pg-sealcrash");
         Map<String, String> env = Map.of("PROM2PG_DB_URL", url, "PROM2PG_DB_USER", "postgres", "PROM2PG_DB_SCHEMA", schema,
@@ -99,10 +95,7 @@ class StorageSealingCrashTest {
         String schema = TestDatabase.newSchema("sealturns");
         LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(4);
         Map<String, String> sealing = Map.of("prom2pg.storage.seal-delay-ms", "200", "prom2pg.storage.seal-interval-ms", "50");
-        try (RunningProm2pg a = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "86400000"))
-                .awaitReady(Duration.ofSeconds(30))) {
-            fill(a, day);
-        }
+        fill(url, schema, day);
         try (RunningProm2pg a = RunningProm2pg.start(url, schema, sealing).awaitReady(Duration.ofSeconds(30));
              RunningProm2pg b = RunningProm2pg.start(url, schema, sealing).awaitReady(Duration.ofSeconds(30))) {
             Await.until(() -> headRows(url, schema, day) == 0, Duration.ofSeconds(60), "the day sealed");
@@ -126,10 +119,7 @@ class StorageSealingCrashTest {
         String url = TestDatabase.shared().jdbcUrl();
         String schema = TestDatabase.newSchema("seallate");
         LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(6);
-        try (RunningProm2pg writer = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "86400000"))
-                .awaitReady(Duration.ofSeconds(30))) {
-            fill(writer, day);
-        }
+        fill(url, schema, day);
         long lateTime = day.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli() + 7_000;
         WriteRequest late = WriteRequest.newBuilder()
                 .addTimeseries(series("__name__", "sealed_crash", "s", "0").addSamples(sample(lateTime, -1))).build();
@@ -166,6 +156,14 @@ class StorageSealingCrashTest {
         assertEquals(SERIES * PER_SERIES + 1, blockSamples(url, schema, day), "every sample, the late one once");
         assertEquals(SERIES * PER_SERIES + 1, TestDatabase.queryLong(url, "SELECT count(DISTINCT (series_id, time)) FROM "
                 + schema + ".samples_between('-infinity', 'infinity')"));
+    }
+
+    /** SERIES x PER_SERIES samples of the day, written by an instance that does not seal. */
+    private static void fill(String url, String schema, LocalDate day) throws Exception {
+        try (RunningProm2pg writer = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "86400000"))
+                .awaitReady(Duration.ofSeconds(30))) {
+            fill(writer, day);
+        }
     }
 
     private static void fill(RunningProm2pg prom2pg, LocalDate day) throws Exception {

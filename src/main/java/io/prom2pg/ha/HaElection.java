@@ -83,7 +83,6 @@ public class HaElection {
     private Leases leases;
     /** Nanoseconds, for lease validity and the follower wait; the system's monotonic clock unless a test gives one. */
     private LongSupplier clock = System::nanoTime;
-    private Coverage.Store stored;
     /** Per cluster: what this instance knows of its lease. */
     private final ConcurrentHashMap<String, Lease> cache = new ConcurrentHashMap<>();
     /** Per cluster led from here: the newest sample time written to the lease row. */
@@ -137,22 +136,13 @@ public class HaElection {
         this.clock = clock;
     }
 
-    /** What the store holds of a follower's series; read from the data source unless given. */
-    synchronized Coverage.Store stored() {
-        if (stored == null) {
-            stored = (table, ids, from) -> {
-                try (Connection c = dataSource.getConnection()) {
-                    return StoredTimes.newest(c, schema, table, ids, from);
-                } catch (SQLException e) {
-                    throw new StorageUnavailableException("HA coverage check failed: " + Sql.oneLine(e), e);
-                }
-            };
+    /** What the store holds of a follower's series: the two newest stored times of each, for {@link Coverage}. */
+    private StoredTimes.Newest[] newestStored(String table, long[] ids, long[] from) {
+        try (Connection c = dataSource.getConnection()) {
+            return StoredTimes.newest(c, schema, table, ids, from);
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("HA coverage check failed: " + Sql.oneLine(e), e);
         }
-        return stored;
-    }
-
-    void setStored(Coverage.Store stored) {
-        this.stored = stored;
     }
 
     public void setTimeoutMillis(long timeoutMillis) {
@@ -320,7 +310,7 @@ public class HaElection {
         try {
             long deadline = clock.getAsLong() + (mayWait ? followerWaitMillis * 1_000_000 : 0);
             while (true) {
-                samples.refresh(stored());
+                samples.refresh(this::newestStored);
                 long now = clock.getAsLong();
                 Lease lease = cache.get(cluster);
                 if (lease == null || now >= lease.validUntilNanos() || now - lease.readNanos() >= LEASE_REREAD_NANOS) {

@@ -171,27 +171,29 @@ public class Answers {
 
     static Failure match(Throwable caught) {
         for (Failure f : TABLE) {
-            for (Throwable t = caught; t != null; t = t.getCause() == t ? null : t.getCause()) {
-                for (Class<? extends Throwable> c : f.classes()) {
-                    if (c.isInstance(t)) {
-                        return f;
-                    }
-                }
+            if (matching(caught, f) != null) {
+                return f;
             }
         }
         return TABLE.get(TABLE.size() - 1);
     }
 
-    /** A 4xx answer's reason: the message of the failure the row matched. */
-    private static String message(Throwable caught, Failure failure) {
+    /** The failure, or the first of its causes, that the row names; null when none is. */
+    private static Throwable matching(Throwable caught, Failure failure) {
         for (Throwable t = caught; t != null; t = t.getCause() == t ? null : t.getCause()) {
             for (Class<? extends Throwable> c : failure.classes()) {
                 if (c.isInstance(t)) {
-                    return String.valueOf(t.getMessage());
+                    return t;
                 }
             }
         }
-        return String.valueOf(caught);
+        return null;
+    }
+
+    /** A 4xx answer's reason: the message of the failure the row matched. */
+    private static String message(Throwable caught, Failure failure) {
+        Throwable t = matching(caught, failure);
+        return t != null ? String.valueOf(t.getMessage()) : String.valueOf(caught);
     }
 
     /** The samples of the refused request, when it was decoded far enough to count them. */

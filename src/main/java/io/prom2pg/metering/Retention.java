@@ -9,9 +9,7 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.List;
 
 import javax.sql.DataSource;
@@ -32,7 +30,6 @@ import org.slf4j.LoggerFactory;
 public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
 
     private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
-    private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
 
     private DataSource dataSource;
     private Partitions partitions;
@@ -91,15 +88,20 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
             }
             OffsetDateTime cutoff = rolledUp != null && rolledUp.isBefore(rawCutoff) ? rolledUp : rawCutoff;
             int dropped = 0;
-            if (isPartitioned(c)) {
+            if (Partitions.samplesPartitioned(c, schema)) {
                 boolean concurrently = c.getMetaData().getDatabaseMajorVersion() >= 14;
                 // the head's days and the sealed days alike
                 for (String table : List.of("samples", "sample_blocks")) {
-                    for (String partition : partitionsBefore(c, table, cutoff)) {
+                    for (LocalDate day : Partitions.days(c, schema, table)) {
+                        // the daily partitions that end on or before the cutoff
+                        if (day.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC).isAfter(cutoff)) {
+                            continue;
+                        }
+                        String partition = Partitions.partition(schema, table, day);
                         if (concurrently) {
                             detach(st, table, partition);
                         }
-                        st.execute("DROP TABLE IF EXISTS " + schema + "." + partition);
+                        st.execute("DROP TABLE IF EXISTS " + partition);
                         dropped++;
                     }
                 }
@@ -141,10 +143,10 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
     private void detach(Statement st, String parent, String partition) throws SQLException {
         String table = schema + "." + parent;
         try {
-            st.execute("ALTER TABLE " + table + " DETACH PARTITION " + schema + "." + partition + " CONCURRENTLY");
+            st.execute("ALTER TABLE " + table + " DETACH PARTITION " + partition + " CONCURRENTLY");
         } catch (SQLException e) {
             if (e.getMessage() != null && e.getMessage().contains("pending detach")) {
-                st.execute("ALTER TABLE " + table + " DETACH PARTITION " + schema + "." + partition + " FINALIZE");
+                st.execute("ALTER TABLE " + table + " DETACH PARTITION " + partition + " FINALIZE");
             } else {
                 throw e;
             }
@@ -156,34 +158,6 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
              ResultSet rs = st.executeQuery("SELECT rolled_up_to FROM " + schema + ".metering_rollup_state")) {
             return rs.next() ? rs.getObject(1, OffsetDateTime.class) : null;
         }
-    }
-
-    private boolean isPartitioned(Connection c) throws SQLException {
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT relkind = 'p' FROM pg_class WHERE oid = '" + schema + ".samples'::regclass")) {
-            rs.next();
-            return rs.getBoolean(1);
-        }
-    }
-
-    /** Daily partitions of the table ({@code samples} or {@code sample_blocks}) that end on or before the cutoff. */
-    private List<String> partitionsBefore(Connection c, String table, OffsetDateTime cutoff) throws SQLException {
-        List<String> names = new ArrayList<>();
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                     + " WHERE i.inhparent = '" + schema + "." + table + "'::regclass")) {
-            while (rs.next()) {
-                String name = rs.getString(1);
-                if (!name.matches(table + "_\\d{8}")) {
-                    continue;
-                }
-                LocalDate day = LocalDate.parse(name.substring(table.length() + 1), DAY);
-                if (!day.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC).isAfter(cutoff)) {
-                    names.add(name);
-                }
-            }
-        }
-        return names;
     }
 
     private int delete(Connection c, String table, String column, OffsetDateTime before) throws SQLException {

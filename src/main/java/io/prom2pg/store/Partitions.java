@@ -2,8 +2,13 @@ package io.prom2pg.store;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.LocalDate;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -56,6 +61,37 @@ public class Partitions {
                     + " failed: " + Sql.oneLine(e), e);
         }
         ensured.add(day);
+    }
+
+    /** Whether {@code samples} is partitioned by day (plain PostgreSQL), not a TimescaleDB hypertable. */
+    public static boolean samplesPartitioned(Connection c, String schema) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT relkind = 'p' FROM pg_class WHERE oid = '" + schema + ".samples'::regclass")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /** The qualified name of {@code table}'s partition of one UTC day: {@code schema.table_YYYYMMDD}. */
+    public static String partition(String schema, String table, LocalDate day) {
+        return schema + "." + table + "_" + day.format(DateTimeFormatter.BASIC_ISO_DATE);
+    }
+
+    /** The days of {@code table}'s daily partitions ({@code samples} or {@code sample_blocks}), oldest first. */
+    public static List<LocalDate> days(Connection c, String schema, String table) throws SQLException {
+        List<LocalDate> days = new ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                     + " WHERE i.inhparent = '" + schema + "." + table + "'::regclass")) {
+            while (rs.next()) {
+                String name = rs.getString(1);
+                if (name.matches(table + "_\\d{8}")) {
+                    days.add(LocalDate.parse(name.substring(table.length() + 1), DateTimeFormatter.BASIC_ISO_DATE));
+                }
+            }
+        }
+        days.sort(null);
+        return days;
     }
 
     /** Forgets what was ensured, e.g. after partitions were dropped by retention. */

@@ -3,7 +3,6 @@ package io.prom2pg.store;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.LocalDate;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -295,17 +294,10 @@ public class SampleCopyWriter {
     private String target(Connection c, SampleChunk chunk) throws SQLException {
         Boolean p = partitioned;
         if (p == null) {
-            try (var st = c.createStatement();
-                 var rs = st.executeQuery("SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = '" + schema + ".samples'::regclass")) {
-                rs.next();
-                p = rs.getBoolean(1);
-            }
+            p = Partitions.samplesPartitioned(c, schema);
             partitioned = p;
         }
-        if (!p) {
-            return schema + ".samples";
-        }
-        return schema + ".samples_" + LocalDate.ofEpochDay(chunk.getWindow()).format(DateTimeFormatter.BASIC_ISO_DATE);
+        return p ? Partitions.partition(schema, "samples", LocalDate.ofEpochDay(chunk.getWindow())) : schema + ".samples";
     }
 
     /** The COPY binary format of a chunk: header, one 3-field tuple per sample, trailer. */

@@ -8,7 +8,6 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +37,6 @@ import org.slf4j.LoggerFactory;
 public class Sealer {
 
     private static final Logger LOG = LoggerFactory.getLogger(Sealer.class);
-    private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
 
     private DataSource dataSource;
     private String schema = "prom2pg";
@@ -84,7 +82,7 @@ public class Sealer {
         }
         boolean sealed;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            ps.setString(1, schema + ".sample_blocks_" + LocalDate.ofEpochDay(window).format(DAY));
+            ps.setString(1, Partitions.partition(schema, "sample_blocks", LocalDate.ofEpochDay(window)));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 sealed = rs.getBoolean(1);
@@ -114,7 +112,7 @@ public class Sealer {
 
     int runAt(Instant now) {
         try (Connection c = dataSource.getConnection()) {
-            if (!isPartitioned(c)) {
+            if (!Partitions.samplesPartitioned(c, schema)) {
                 return 0;
             }
             if (!tryLock(c)) {
@@ -139,7 +137,7 @@ public class Sealer {
 
     /** Seals one day: its head rows into blocks, then the partition dropped; false when a lock was not had in time. */
     private boolean seal(Connection c, LocalDate day) throws SQLException {
-        String part = schema + ".samples_" + day.format(DAY);
+        String part = Partitions.partition(schema, "samples", day);
         long t0 = System.nanoTime();
         // made on its own: creating a partition locks all of sample_blocks, which readers need
         try (PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".ensure_block_partition(?)")) {
@@ -195,17 +193,9 @@ public class Sealer {
     /** The head's days whose end is more than sealAfterMillis before now, oldest first. */
     private List<LocalDate> due(Connection c, Instant now) throws SQLException {
         List<LocalDate> days = new ArrayList<>();
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                     + " WHERE i.inhparent = '" + schema + ".samples'::regclass ORDER BY c.relname")) {
-            while (rs.next()) {
-                String name = rs.getString(1);
-                if (name.matches("samples_\\d{8}")) {
-                    LocalDate day = LocalDate.parse(name.substring("samples_".length()), DAY);
-                    if (endOf(day.toEpochDay()) <= now.toEpochMilli() - sealAfterMillis) {
-                        days.add(day);
-                    }
-                }
+        for (LocalDate day : Partitions.days(c, schema, "samples")) {
+            if (endOf(day.toEpochDay()) <= now.toEpochMilli() - sealAfterMillis) {
+                days.add(day);
             }
         }
         return days;
@@ -213,14 +203,6 @@ public class Sealer {
 
     private static long endOf(long window) {
         return LocalDate.ofEpochDay(window + 1).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
-    }
-
-    private boolean isPartitioned(Connection c) throws SQLException {
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT relkind = 'p' FROM pg_class WHERE oid = '" + schema + ".samples'::regclass")) {
-            rs.next();
-            return rs.getBoolean(1);
-        }
     }
 
     private boolean tryLock(Connection c) throws SQLException {
