@@ -59,7 +59,7 @@ class StorageSealingTest {
         assertEquals(2, blocks("sealed_mix"), "one block per series and day");
         assertEquals("p", TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT string_agg(DISTINCT attcompression::text, ',')"
                 + " FROM pg_attribute WHERE attrelid = '" + prom2pg.schema + ".sample_blocks_" + DAY.format(DateTimeFormatter.BASIC_ISO_DATE)
-                + "'::regclass AND attname IN ('times', 'vals')"), "pglz, as measured");
+                + "'::regclass AND attname IN ('time_offsets', 'value_ints', 'vals')"), "pglz, as measured");
         List<String> sent = bits(request);
         assertEquals(sent, viewBits("sealed_mix"), "the metrics view over the blocks");
         assertEquals(sent, remoteReadBits("sealed_mix", T0, T0 + 3_600_000L), "remote read over the blocks");
@@ -83,6 +83,45 @@ class StorageSealingTest {
                 + ".sample_blocks b JOIN " + prom2pg.schema + ".series s ON s.id = b.series_id WHERE s.metric_name = 'sealed_mix'"));
         assertTrue(prom2pg.metric("prom2pg_maintenance_runs_total{route=\"storage-sealing\"}") > 0);
         assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
+    }
+
+    @Test
+    void should_keep_counters_and_decimals_as_integers_and_give_them_back_exactly() throws Exception {
+        // an integer counter, a gauge in hundredths, scrape times with a few ms of jitter
+        WriteRequest.Builder w = WriteRequest.newBuilder();
+        TimeSeries.Builder counter = series("__name__", "sealed_shapes", "i", "0");
+        TimeSeries.Builder hundredths = series("__name__", "sealed_shapes", "i", "1");
+        for (int k = 0; k < 240; k++) {
+            long t = T0 + k * 15_000L + (k * 7 % 5) - 2;
+            counter.addSamples(sample(t, 1_000_000_000_000.0 + k * (k % 9)));
+            hundredths.addSamples(sample(t, Math.round(Math.sin(k) * 10_000) / 100.0));
+        }
+        WriteRequest request = w.addTimeseries(counter).addTimeseries(hundredths).build();
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
+        awaitSealed();
+        assertEquals("0:0,1:2", scales("sealed_shapes"), "the counter as integers, the gauge as hundredths");
+        List<String> sent = bits(request);
+        assertEquals(sent, viewBits("sealed_shapes"), "the metrics view");
+        assertEquals(sent, remoteReadBits("sealed_shapes", T0 - 60_000L, T0 + 2 * 3_600_000L), "remote read");
+
+        // a stale marker arriving late for the sealed day: the counter's block goes back to floats
+        WriteRequest late = WriteRequest.newBuilder().addTimeseries(series("__name__", "sealed_shapes", "i", "0")
+                .addSamples(sample(T0 + 240 * 15_000L, Double.longBitsToDouble(STALE)))).build();
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), late).statusCode());
+        awaitSealed();
+        assertEquals("0:-,1:2", scales("sealed_shapes"));
+        List<String> withLate = new ArrayList<>(sent);
+        withLate.addAll(bits(late));
+        withLate.sort(null);
+        assertEquals(withLate, viewBits("sealed_shapes"), "every sample once, bit for bit");
+        assertEquals(withLate, remoteReadBits("sealed_shapes", T0 - 60_000L, T0 + 2 * 3_600_000L));
+    }
+
+    /** "i:scale" of each series' block ("-": floats as they are). */
+    private static String scales(String metric) throws Exception {
+        return TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT string_agg((s.labels ->> 'i') || ':' || coalesce(b.value_scale::text, '-'),"
+                + " ',' ORDER BY s.labels ->> 'i') FROM " + prom2pg.schema + ".sample_blocks b JOIN " + prom2pg.schema
+                + ".series s ON s.id = b.series_id WHERE s.metric_name = '" + metric + "'");
     }
 
     @Test

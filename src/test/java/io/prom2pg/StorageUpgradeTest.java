@@ -9,6 +9,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
@@ -69,6 +70,51 @@ class StorageUpgradeTest {
             assertEquals(SERIES * 4L, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"),
                     "the four past days of each series sealed, today left in the head");
             assertEquals(20, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE name = 'upgraded_now'"));
+            assertEquals(0.0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
+        }
+    }
+
+    @Test
+    void should_encode_the_blocks_of_the_release_before_in_place() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("upgrade_blocks");
+        Flyway.configure().dataSource(url, "postgres", "").schemas(schema).defaultSchema(schema)
+                .placeholders(Map.of("schema", schema)).locations("classpath:db/migration").target("8").load().migrate();
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        try (Connection c = TestDatabase.connect(url); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO " + schema + ".series (labels_key, metric_name, labels)"
+                    + " SELECT decode(md5('blocks-' || i), 'hex'), 'upgraded_blocks', jsonb_build_object('i', i::text)"
+                    + " FROM generate_series(0, " + (SERIES - 1) + ") i");
+            // two days sealed as the release before sealed them (two arrays), the third still rows:
+            // integer counters, hundredths, and floats with NaN, -0.0 and infinity
+            String samples = "SELECT timestamptz '" + today.minusDays(4) + " 00:00:00+00' + m * interval '15 seconds'"
+                    + " + (m % 7) * interval '1 millisecond' AS time, s.id AS series_id,"
+                    + " CASE (s.labels ->> 'i')::int % 3 WHEN 0 THEN (m * 3 + m % 5)::float8 WHEN 1 THEN round((m % 997) * 1.37, 2)::float8"
+                    + "   ELSE CASE m % 4 WHEN 0 THEN 'NaN'::float8 WHEN 1 THEN '-0'::float8 WHEN 2 THEN 'Infinity'::float8 ELSE m / 7.0 END END AS value"
+                    + " FROM " + schema + ".series s, generate_series(0, 3 * 5760 - 1) m WHERE s.metric_name = 'upgraded_blocks'";
+            for (int d = 4; d >= 2; d--) {
+                st.execute("SELECT " + schema + ".ensure_block_partition('" + today.minusDays(d) + "')");
+                st.execute("SELECT " + schema + ".ensure_partition('" + today.minusDays(d) + "')");
+            }
+            st.execute("CREATE TEMP TABLE old_samples AS " + samples);
+            st.execute("INSERT INTO " + schema + ".sample_blocks (day, series_id, first_time, last_time, count, times, vals)"
+                    + " SELECT (o.time AT TIME ZONE 'UTC')::date, o.series_id, min(o.t), max(o.t), count(*), array_agg(o.t ORDER BY o.t),"
+                    + " array_agg(o.value ORDER BY o.t) FROM (SELECT *, (extract(epoch FROM time) * 1000)::bigint AS t FROM old_samples) o"
+                    + " WHERE o.time < '" + today.minusDays(2) + "' GROUP BY 1, 2");
+            st.execute("INSERT INTO " + schema + ".samples SELECT time, series_id, value FROM old_samples WHERE time >= '" + today.minusDays(2) + "'");
+        }
+        String all = "SELECT b.time, b.series_id, b.value FROM " + schema + ".samples_between('-infinity', 'infinity') b";
+        String before = fingerprint(url, schema, all);
+        assertEquals(SERIES * 3L * 5760 + " ", before.substring(0, before.indexOf(' ') + 1));
+
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "300",
+                "prom2pg.storage.seal-interval-ms", "200", "prom2pg.storage.seal-after-ms", "1000")).awaitReady(Duration.ofSeconds(60))) {
+            Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks") == SERIES * 3L,
+                    Duration.ofSeconds(60), "the third day sealed too");
+            assertEquals(before, fingerprint(url, schema, all), "every sample, bit for bit, once");
+            assertEquals(List.of("0:0", "1:2", "2:-"), TestDatabase.queryStrings(url, "SELECT DISTINCT ((s.labels ->> 'i')::int % 3)"
+                    + " || ':' || coalesce(b.value_scale::text, '-') FROM " + schema + ".sample_blocks b JOIN " + schema
+                    + ".series s ON s.id = b.series_id ORDER BY 1"), "old and new blocks alike: integers, hundredths, floats");
             assertEquals(0.0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
         }
     }

@@ -113,7 +113,7 @@ public class SampleWriter {
         String sql = sealed
                 // each block of the chunk's series opened once, its times anti-joined
                 ? "WITH u AS (SELECT * FROM unnest(CAST(? AS int8[]), CAST(? AS int8[]), CAST(? AS float8[])) AS u(t, s, v)),"
-                        + " kept AS (SELECT b.series_id, x.t FROM " + schema + ".sample_blocks b CROSS JOIN LATERAL unnest(b.times) AS x(t)"
+                        + " kept AS (SELECT b.series_id, x.t FROM " + schema + ".sample_blocks b CROSS JOIN LATERAL " + Sealer.blockSamples(schema, "b") + " x"
                         + " WHERE b.day = CAST(? AS date) AND b.series_id IN (SELECT DISTINCT s FROM u))"
                         + " INSERT INTO " + schema + ".samples (time, series_id, value)"
                         + " SELECT to_timestamp(CAST(u.t AS float8) / 1000), u.s, u.v FROM u"

@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Seals the head: each daily partition of {@code samples} whose day ended more than
- * {@code sealAfterMillis} ago is packed into {@code sample_blocks}, one row per series (its times
- * and values as two arrays in time order), and dropped, in one transaction, so that a crash at any
+ * {@code sealAfterMillis} ago is packed into {@code sample_blocks}, one row per series (encoded by
+ * the schema's {@code block_encode}: times as a grid and offsets, values as integers of a decimal
+ * scale where they are exactly that, else as they are), and dropped, in one transaction, so that a crash at any
  * moment leaves either the rows or the blocks, never both and never neither. A day sealed before
  * (samples that arrived late) is merged into its blocks, a time already sealed keeping its first
  * value, as the head's {@code ON CONFLICT DO NOTHING} does. Several prom2pg instances on one
@@ -150,18 +151,21 @@ public class Sealer {
             st.execute("SET LOCAL lock_timeout = '2s'");
             st.execute("LOCK TABLE " + part + " IN EXCLUSIVE MODE");
             int blocks;
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sample_blocks AS b"
-                    + " (day, series_id, first_time, last_time, count, times, vals)"
-                    + " SELECT ?, h.series_id, min(h.t), max(h.t), count(*), array_agg(h.t ORDER BY h.t), array_agg(h.value ORDER BY h.t)"
-                    + " FROM (SELECT series_id, (extract(epoch FROM time) * 1000)::bigint AS t, value FROM " + part + ") h"
-                    + " GROUP BY h.series_id"
+            String columns = "(first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)";
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sample_blocks AS b (day, series_id, "
+                    + columns.substring(1)
+                    + " SELECT ?, h.series_id, e.* FROM (SELECT series_id, array_agg(t ORDER BY t) AS ts, array_agg(value ORDER BY t) AS vs"
+                    + "   FROM (SELECT series_id, (extract(epoch FROM time) * 1000)::bigint AS t, value FROM " + part + ") r"
+                    + "   GROUP BY series_id) h"
+                    + " CROSS JOIN LATERAL " + schema + ".block_encode(h.ts, h.vs) e"
                     // a day sealed before: the union of both, a time already sealed keeping its value
-                    + " ON CONFLICT (series_id, day) DO UPDATE SET (first_time, last_time, count, times, vals) ="
-                    + " (SELECT min(m.t), max(m.t), count(*), array_agg(m.t ORDER BY m.t), array_agg(m.v ORDER BY m.t)"
-                    + "  FROM (SELECT DISTINCT ON (x.t) x.t, x.v FROM ("
-                    + "    SELECT o.t, o.v, 0 AS k FROM unnest(b.times, b.vals) AS o(t, v)"
-                    + "    UNION ALL SELECT n.t, n.v, 1 FROM unnest(excluded.times, excluded.vals) AS n(t, v)) x"
-                    + "   ORDER BY x.t, x.k) m)")) {
+                    + " ON CONFLICT (series_id, day) DO UPDATE SET " + columns + " ="
+                    + " (SELECT e.* FROM (SELECT array_agg(m.t ORDER BY m.t) AS ts, array_agg(m.v ORDER BY m.t) AS vs"
+                    + "   FROM (SELECT DISTINCT ON (x.t) x.t, x.v FROM ("
+                    + "     SELECT o.t, o.v, 0 AS k FROM " + blockSamples(schema, "b") + " o"
+                    + "     UNION ALL SELECT n.t, n.v, 1 FROM " + blockSamples(schema, "excluded") + " n) x"
+                    + "    ORDER BY x.t, x.k) m) a"
+                    + "  CROSS JOIN LATERAL " + schema + ".block_encode(a.ts, a.vs) e)")) {
                 ps.setObject(1, day);
                 blocks = ps.executeUpdate();
             }
@@ -188,6 +192,12 @@ public class Sealer {
         } finally {
             c.setAutoCommit(true);
         }
+    }
+
+    /** The samples (t, v) of the block {@code alias}, decoded by the schema's one definition. */
+    static String blockSamples(String schema, String alias) {
+        return schema + ".block_samples(" + alias + ".first_time, " + alias + ".time_step, " + alias + ".time_offsets, "
+                + alias + ".value_scale, " + alias + ".value_ints, " + alias + ".vals)";
     }
 
     /** The head's days whose end is more than sealAfterMillis before now, oldest first. */
