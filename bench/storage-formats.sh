@@ -12,6 +12,11 @@
 #                    sealed-lz4 / sealed-pglz       int8[] times (ms), float8[] values
 #                    offsets-lz4 / offsets-pglz     int4[] ms from the day's start, float8[] values
 #                  each also timed: every sample of every block read back (median of 3, ms)
+#   encoded        the sealed tier as prom2pg makes it (V9): the same row per series and day, its
+#                  samples encoded by the schema's own block_encode (times as a grid plus offsets,
+#                  values as integers of a decimal scale where exact), read by block_samples; the
+#                  encoding timed too, against sealed-pglz's plain arrays
+#   rows read      count(*), sum(value) over the rows, the rate a sealed layout is compared with
 #   gorilla        the bits of Prometheus' chunk encoding (delta-of-delta times, XOR values) of
 #                  each series and hour, computed, plus a row's overhead; not stored
 #   prometheus     Prometheus 2.42's own blocks (promtool tsdb create-blocks-from openmetrics)
@@ -112,7 +117,7 @@ samples=$((SERIES * HOURS * 240))
 
 psql_ -q <<SQL
 CREATE TABLE rows (time timestamptz NOT NULL, series_id int8 NOT NULL, value float8 NOT NULL);
-CREATE TEMP TABLE raw (s int8, t int8, v float8);
+CREATE TABLE raw (s int8, t int8, v float8);
 COPY raw FROM '$WORK/rows.tsv';
 INSERT INTO rows SELECT timestamptz 'epoch' + t * interval '1 millisecond', s, v FROM raw ORDER BY t;
 ALTER TABLE rows ADD CONSTRAINT rows_key UNIQUE (series_id, time);
@@ -149,8 +154,30 @@ CREATE TABLE offsets_pglz (LIKE offsets_lz4 INCLUDING ALL);
 ALTER TABLE offsets_pglz ALTER COLUMN offsets SET COMPRESSION pglz, ALTER COLUMN vals SET COMPRESSION pglz;
 INSERT INTO offsets_pglz SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date, s, min(t), max(t), count(*),
   array_agg((t % 86400000)::int4 ORDER BY t), array_agg(v ORDER BY t) FROM raw GROUP BY s, t / 86400000;
-VACUUM ANALYZE;
 SQL
+# prom2pg's own encoding functions, from the migration that defines them (schema public here)
+sed -n '/^CREATE FUNCTION \${schema}.block_encode/,/^-- The new columns/p' src/main/resources/db/migration/V9__block_encoding.sql |
+  sed '$d; s/\${schema}/public/g' | psql_ -q
+encode_ms() {
+  local t0; t0=$(date +%s%N)
+  psql_ -q -c "$1" >/dev/null
+  echo $(( ($(date +%s%N) - t0) / 1000000 ))
+}
+plain_ms=$(encode_ms "CREATE TABLE sealed_plain AS SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date AS day, s AS series_id,
+  min(t), max(t), count(*), array_agg(t ORDER BY t) AS times, array_agg(v ORDER BY t) AS vals FROM raw GROUP BY s, t / 86400000")
+psql_ -q -c "CREATE TABLE encoded (day date NOT NULL, series_id bigint NOT NULL, first_time bigint NOT NULL, last_time bigint NOT NULL,
+  count integer NOT NULL, time_step bigint NOT NULL, time_offsets integer[] NOT NULL, value_scale smallint, value_ints bigint[],
+  vals double precision[], PRIMARY KEY (series_id, day))" \
+  -c "ALTER TABLE encoded ALTER COLUMN time_offsets SET COMPRESSION pglz, ALTER COLUMN value_ints SET COMPRESSION pglz,
+  ALTER COLUMN vals SET COMPRESSION pglz"
+encoded_ms=$(encode_ms "INSERT INTO encoded SELECT (timestamptz 'epoch' + g.d * interval '1 day')::date, g.s, e.*
+  FROM (SELECT s, t / 86400000 AS d, array_agg(t ORDER BY t) AS ts, array_agg(v ORDER BY t) AS vs FROM raw GROUP BY 1, 2) g
+  CROSS JOIN LATERAL block_encode(g.ts, g.vs) e")
+psql_ -q -c "VACUUM ANALYZE"
+wrong=$(psql_ -c "SELECT count(*) FROM (SELECT b.series_id, u.t, float8send(u.v) AS v FROM encoded b
+  CROSS JOIN LATERAL block_samples(b.first_time, b.time_step, b.time_offsets, b.value_scale, b.value_ints, b.vals) u) e
+  FULL JOIN (SELECT s, t, float8send(v) AS v FROM raw) r ON e.series_id = r.s AND e.t = r.t AND e.v = r.v WHERE e.t IS NULL OR r.t IS NULL")
+[ "$wrong" = 0 ] || { echo "formats: the encoded blocks differ from the samples in $wrong places"; exit 1; }
 size() { psql_ -c "SELECT pg_total_relation_size('$1')"; }
 per() { python3 -c "print(f'{$1 / $samples:.2f}')"; }
 read -r gbits windows <"$WORK/gorilla.txt"
@@ -195,16 +222,23 @@ printf '  %-12s %8s\n' rows "$(per "$(size rows)")" arrays-pglz "$(per "$(size a
 [ -n "$vm_bytes" ] && printf '  %-12s %8s\n' victoria "$(per "$vm_bytes")"
 # prom2pg's sealed candidates: bytes a sample, and the time to read every sample back (the decode a
 # query over old data pays), median of 3 warm runs
-readms() {
-  local col=$2 runs=()
+timed() {
+  local runs=()
   for _ in 1 2 3; do
     local t0; t0=$(date +%s%N)
-    psql_ -c "SELECT count(*) FROM $1 b, unnest(b.$col, b.vals) AS u(t, v) WHERE v = v OR v <> v" >/dev/null
+    psql_ -c "$1" >/dev/null
     runs+=($(( ($(date +%s%N) - t0) / 1000000 )))
   done
   printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p
 }
+readms() { timed "SELECT count(*) FROM $1 b, unnest(b.$2, b.vals) AS u(t, v) WHERE v = v OR v <> v"; }
 printf '  %-12s %8s %8s\n' layout 'B/sample' 'read ms'
+printf '  %-12s %8s %8s\n' rows "$(per "$(size rows)")" "$(timed "SELECT count(*), sum(value) FROM rows")"
 for t in sealed_lz4:times sealed_pglz:times offsets_lz4:offsets offsets_pglz:offsets; do
   printf '  %-12s %8s %8s\n' "${t%%:*}" "$(per "$(size "${t%%:*}")")" "$(readms "${t%%:*}" "${t##*:}")"
 done
+printf '  %-12s %8s %8s\n' encoded "$(per "$(size encoded)")" "$(timed "SELECT count(*), sum(u.v) FROM encoded b
+  CROSS JOIN LATERAL block_samples(b.first_time, b.time_step, b.time_offsets, b.value_scale, b.value_ints, b.vals) u")"
+echo "formats: making the day blocks took $plain_ms ms as plain arrays, $encoded_ms ms encoded (one statement each)"
+echo "formats: encoded blocks by value form: $(psql_ -c "SELECT string_agg(coalesce('scale ' || value_scale, 'floats') || ' ' || n, ', ')
+  FROM (SELECT value_scale, count(*) AS n FROM encoded GROUP BY 1 ORDER BY 1) x")"
