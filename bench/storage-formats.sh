@@ -17,6 +17,9 @@
 #                  values as integers of a decimal scale where exact), read by block_samples; the
 #                  encoding timed too, against sealed-pglz's plain arrays
 #   rows read      count(*), sum(value) over the rows, the rate a sealed layout is compared with
+#   metrics view   prom2pg's schema (its migrations, applied with psql): count(*), sum(value) from
+#                  prom2pg.metrics with the samples in the head, then with the same samples sealed
+#                  (median of 3 each)
 #   gorilla        the bits of Prometheus' chunk encoding (delta-of-delta times, XOR values) of
 #                  each series and hour, computed, plus a row's overhead; not stored
 #   prometheus     Prometheus 2.42's own blocks (promtool tsdb create-blocks-from openmetrics)
@@ -242,3 +245,29 @@ printf '  %-12s %8s %8s\n' encoded "$(per "$(size encoded)")" "$(timed "SELECT c
 echo "formats: making the day blocks took $plain_ms ms as plain arrays, $encoded_ms ms encoded (one statement each)"
 echo "formats: encoded blocks by value form: $(psql_ -c "SELECT string_agg(coalesce('scale ' || value_scale, 'floats') || ' ' || n, ', ')
   FROM (SELECT value_scale, count(*) AS n FROM encoded GROUP BY 1 ORDER BY 1) x")"
+
+# the metrics view over each tier: prom2pg's own schema, the samples first in the head, then sealed
+psql_ -q -c "CREATE SCHEMA prom2pg"
+for migration in src/main/resources/db/migration/V*.sql; do
+  sed 's/\${schema}/prom2pg/g' "$migration" | psql_ -q -c "SET search_path = prom2pg" -f - >/dev/null
+done
+psql_ -q <<SQL
+INSERT INTO prom2pg.series (id, labels_key, metric_name, labels) OVERRIDING SYSTEM VALUE
+  SELECT i, decode(md5('s' || i), 'hex'), 'bench_' || (i % 97), jsonb_build_object('instance', 'host-' || (i / 5 % 400), 'n', i::text)
+  FROM generate_series(0, $SERIES - 1) i;
+SELECT prom2pg.ensure_partition(d) FROM (SELECT DISTINCT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date AS d FROM raw) x;
+INSERT INTO prom2pg.samples (time, series_id, value) SELECT to_timestamp(t::float8 / 1000), s, v FROM raw ORDER BY t;
+SQL
+psql_ -q -c "VACUUM ANALYZE"
+view_head=$(timed "SELECT count(*), sum(value) FROM prom2pg.metrics")
+psql_ -q <<SQL
+SELECT prom2pg.ensure_block_partition(d) FROM (SELECT DISTINCT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date AS d FROM raw) x;
+INSERT INTO prom2pg.sample_blocks (day, series_id, first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)
+  SELECT (timestamptz 'epoch' + g.d * interval '1 day')::date, g.s, e.*
+  FROM (SELECT s, t / 86400000 AS d, array_agg(t ORDER BY t) AS ts, array_agg(v ORDER BY t) AS vs FROM raw GROUP BY 1, 2) g
+  CROSS JOIN LATERAL prom2pg.block_encode(g.ts, g.vs) e;
+TRUNCATE prom2pg.samples;
+SQL
+psql_ -q -c "VACUUM ANALYZE"
+view_sealed=$(timed "SELECT count(*), sum(value) FROM prom2pg.metrics")
+echo "formats: count(*), sum(value) FROM prom2pg.metrics: $view_head ms from the head, $view_sealed ms from the sealed tier"

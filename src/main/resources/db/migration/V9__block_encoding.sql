@@ -113,6 +113,12 @@ BEGIN
 END
 $fn$;
 
+-- The same reader as V8's over the new columns, cheaper per sample: a sample's time is computed
+-- with to_timestamp(ms / 1000) (exact to the microsecond below 2^53 ms, as the writer's), not
+-- 'epoch' + ms * interval, and only a block that straddles the range has its samples' times
+-- compared ("whole": decided once a block, OFFSET 0 keeps the planner from copying it into the
+-- per-sample filter). A full scan of the metrics view over 5.76M sealed samples went from 2.2 s
+-- to 1.4 s (0.8 s as rows), BENCHMARKS.md.
 CREATE OR REPLACE FUNCTION ${schema}.samples_between(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE ("time" timestamptz, series_id bigint, value double precision)
 LANGUAGE sql STABLE AS $fn$
@@ -120,12 +126,12 @@ LANGUAGE sql STABLE AS $fn$
   FROM ${schema}.samples s
   WHERE s.time >= p_from AND s.time < p_to
   UNION ALL
-  SELECT timestamptz 'epoch' + u.t * interval '1 millisecond', b.series_id, u.v
+  SELECT to_timestamp(u.t::float8 / 1000), b.series_id, u.v
   FROM ${schema}.sample_blocks b
+  CROSS JOIN LATERAL (SELECT to_timestamp(b.first_time::float8 / 1000) >= p_from
+                             AND to_timestamp(b.last_time::float8 / 1000) < p_to AS whole OFFSET 0) w
   CROSS JOIN LATERAL ${schema}.block_samples(b.first_time, b.time_step, b.time_offsets, b.value_scale, b.value_ints, b.vals) u
   WHERE b.day >= (p_from AT TIME ZONE 'UTC')::date AND b.day <= (p_to AT TIME ZONE 'UTC')::date
-    AND timestamptz 'epoch' + b.last_time * interval '1 millisecond' >= p_from
-    AND timestamptz 'epoch' + b.first_time * interval '1 millisecond' < p_to
-    AND timestamptz 'epoch' + u.t * interval '1 millisecond' >= p_from
-    AND timestamptz 'epoch' + u.t * interval '1 millisecond' < p_to
+    AND to_timestamp(b.last_time::float8 / 1000) >= p_from AND to_timestamp(b.first_time::float8 / 1000) < p_to
+    AND (w.whole OR (to_timestamp(u.t::float8 / 1000) >= p_from AND to_timestamp(u.t::float8 / 1000) < p_to))
 $fn$;
