@@ -118,7 +118,7 @@ open(f"{work}/gorilla.txt", "w").write(f"{gorilla_bits} {windows}\n")
 PY
 samples=$((SERIES * HOURS * 240))
 
-psql_ -q <<SQL
+psql_ -q >/dev/null <<SQL
 CREATE TABLE rows (time timestamptz NOT NULL, series_id int8 NOT NULL, value float8 NOT NULL);
 CREATE TABLE raw (s int8, t int8, v float8);
 COPY raw FROM '$WORK/rows.tsv';
@@ -251,7 +251,7 @@ psql_ -q -c "CREATE SCHEMA prom2pg"
 for migration in src/main/resources/db/migration/V*.sql; do
   sed 's/\${schema}/prom2pg/g' "$migration" | psql_ -q -c "SET search_path = prom2pg" -f - >/dev/null
 done
-psql_ -q <<SQL
+psql_ -q >/dev/null <<SQL
 INSERT INTO prom2pg.series (id, labels_key, metric_name, labels) OVERRIDING SYSTEM VALUE
   SELECT i, decode(md5('s' || i), 'hex'), 'bench_' || (i % 97), jsonb_build_object('instance', 'host-' || (i / 5 % 400), 'n', i::text)
   FROM generate_series(0, $SERIES - 1) i;
@@ -260,7 +260,7 @@ INSERT INTO prom2pg.samples (time, series_id, value) SELECT to_timestamp(t::floa
 SQL
 psql_ -q -c "VACUUM ANALYZE"
 view_head=$(timed "SELECT count(*), sum(value) FROM prom2pg.metrics")
-psql_ -q <<SQL
+psql_ -q >/dev/null <<SQL
 SELECT prom2pg.ensure_block_partition(d) FROM (SELECT DISTINCT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date AS d FROM raw) x;
 INSERT INTO prom2pg.sample_blocks (day, series_id, first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)
   SELECT (timestamptz 'epoch' + g.d * interval '1 day')::date, g.s, e.*
@@ -271,3 +271,4 @@ SQL
 psql_ -q -c "VACUUM ANALYZE"
 view_sealed=$(timed "SELECT count(*), sum(value) FROM prom2pg.metrics")
 echo "formats: count(*), sum(value) FROM prom2pg.metrics: $view_head ms from the head, $view_sealed ms from the sealed tier"
+echo "formats: prom2pg.series with its indexes, $SERIES series: $(per "$(size prom2pg.series)") bytes per sample on top of either tier"

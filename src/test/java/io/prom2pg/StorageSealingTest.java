@@ -42,7 +42,8 @@ class StorageSealingTest {
     @RegisterExtension
     static final RunningProm2pg prom2pg = RunningProm2pg.forTests("sealing", Map.of(
             "prom2pg.storage.seal-interval-ms", "300",
-            "prom2pg.storage.seal-delay-ms", "300"));
+            "prom2pg.storage.seal-delay-ms", "300",
+            "prom2pg.storage.size-interval-ms", "200"));
 
     /** Three days ago, 01:00 UTC: past the default 36 h. */
     static final LocalDate DAY = LocalDate.now(ZoneOffset.UTC).minusDays(3);
@@ -151,6 +152,34 @@ class StorageSealingTest {
         assertEquals(1, blocks("metering:pod_request_cpu_cores"));
         assertEquals("3600.000", fromHead, "0.5 cores x 2 h = 3600 core-seconds");
         assertEquals(fromHead, TestDatabase.queryString(prom2pg.jdbcUrl(), seconds), "the same from the blocks");
+    }
+
+    @Test
+    void should_count_what_is_sealed_and_show_each_tier_and_the_lag() throws Exception {
+        var routes = prom2pg.app().context().getRouteController();
+        routes.suspendRoute("storage-sealing");
+        double sealedBefore;
+        try {
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("sealed_metrics", T0)).statusCode());
+            // the day sent ended two days ago and waits in the head
+            Await.until(() -> prom2pg.metric("prom2pg_storage_oldest_unsealed_age_seconds") >= 2 * 86_400,
+                    Duration.ofSeconds(30), "the lag of the day in the head");
+            assertTrue(prom2pg.metric("prom2pg_storage_bytes{tier=\"head\"}") > 0);
+            sealedBefore = prom2pg.metric("prom2pg_storage_sealed_samples_total");
+        } finally {
+            routes.resumeRoute("storage-sealing");
+        }
+        awaitSealed();
+        Await.until(() -> prom2pg.metric("prom2pg_storage_sealed_samples_total") == sealedBefore + 2 * VALUES.length,
+                Duration.ofSeconds(30), "the samples of the day counted once sealed");
+        // nothing in the head is older than the default 36 h any more
+        Await.until(() -> prom2pg.metric("prom2pg_storage_oldest_unsealed_age_seconds") < 129_600, Duration.ofSeconds(30),
+                "the lag gone");
+        assertTrue(prom2pg.metric("prom2pg_storage_bytes{tier=\"sealed\"}") > 0);
+        assertTrue(prom2pg.metric("prom2pg_storage_seal_runs_total") > 0);
+        assertEquals(0, prom2pg.metric("prom2pg_storage_seal_failures_total"));
+        assertEquals(prom2pg.metric("prom2pg_maintenance_runs_total{route=\"storage-sealing\"}"),
+                prom2pg.metric("prom2pg_storage_seal_runs_total"), 2, "the same runs the route counts");
     }
 
     @Test

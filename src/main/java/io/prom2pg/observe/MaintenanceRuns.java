@@ -65,6 +65,18 @@ public class MaintenanceRuns implements OnCamelContextStarted {
         r.lastFailure = Instant.now();
     }
 
+    /** Runs of the route so far, failed ones included. */
+    public long runs(String routeId) {
+        RouteRecord r = routes.get(routeId);
+        return r == null ? 0 : r.runs.get();
+    }
+
+    /** Failed runs of the route so far. */
+    public long failures(String routeId) {
+        RouteRecord r = routes.get(routeId);
+        return r == null ? 0 : r.failures.get();
+    }
+
     private RouteRecord record(String routeId) {
         return routes.computeIfAbsent(routeId, id -> {
             RouteRecord r = new RouteRecord();

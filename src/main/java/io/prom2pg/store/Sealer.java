@@ -106,28 +106,31 @@ public class Sealer {
         unsealedChecked.remove(window);
     }
 
-    /** Seals every day due as of now, oldest first; returns how many days were sealed. */
-    public int run() {
+    /** Seals every day due as of now, oldest first. */
+    public SealRun run() {
         return runAt(Instant.now());
     }
 
-    int runAt(Instant now) {
+    SealRun runAt(Instant now) {
         try (Connection c = dataSource.getConnection()) {
             if (!Partitions.samplesPartitioned(c, schema)) {
-                return 0;
+                return SealRun.NONE;
             }
             if (!tryLock(c)) {
                 LOG.debug("Sealing: another prom2pg instance is sealing");
-                return 0;
+                return SealRun.NONE;
             }
             try {
-                int sealed = 0;
+                int days = 0;
+                long samples = 0;
                 for (LocalDate day : due(c, now)) {
-                    if (seal(c, day)) {
-                        sealed++;
+                    long sealed = seal(c, day);
+                    if (sealed >= 0) {
+                        days++;
+                        samples += sealed;
                     }
                 }
-                return sealed;
+                return new SealRun(days, samples);
             } finally {
                 unlock(c);
             }
@@ -136,8 +139,8 @@ public class Sealer {
         }
     }
 
-    /** Seals one day: its head rows into blocks, then the partition dropped; false when a lock was not had in time. */
-    private boolean seal(Connection c, LocalDate day) throws SQLException {
+    /** Seals one day: its head rows into blocks, then the partition dropped; the rows sealed, -1 when a lock was not had in time. */
+    private long seal(Connection c, LocalDate day) throws SQLException {
         String part = Partitions.partition(schema, "samples", day);
         long t0 = System.nanoTime();
         // made on its own: creating a partition locks all of sample_blocks, which readers need
@@ -150,6 +153,11 @@ public class Sealer {
             // writes into the day wait; reads go on. Writes in flight are waited for 2 s at most.
             st.execute("SET LOCAL lock_timeout = '2s'");
             st.execute("LOCK TABLE " + part + " IN EXCLUSIVE MODE");
+            long samples;
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + part)) {
+                rs.next();
+                samples = rs.getLong(1);
+            }
             int blocks;
             String columns = "(first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)";
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sample_blocks AS b (day, series_id, "
@@ -178,15 +186,15 @@ public class Sealer {
             if (partitions != null) {
                 partitions.forget(day.toEpochDay());
             }
-            LOG.info("Sealed {}: {} series in {} ms", day, blocks, (System.nanoTime() - t0) / 1_000_000);
-            return true;
+            LOG.info("Sealed {}: {} samples of {} series in {} ms", day, samples, blocks, (System.nanoTime() - t0) / 1_000_000);
+            return samples;
         } catch (SQLException e) {
             c.rollback();
             // lock_not_available, or a deadlock with a late write into the day (the write holds
             // samples and waits for the day; the DROP waits for samples): the next run tries again
             if ("55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState())) {
                 LOG.info("Sealing {} waits for a reader or writer of the samples; next run tries again", day);
-                return false;
+                return -1;
             }
             throw e;
         } finally {

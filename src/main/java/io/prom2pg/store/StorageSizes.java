@@ -1,0 +1,57 @@
+package io.prom2pg.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.LocalDate;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import io.prom2pg.failure.StorageUnavailableException;
+
+/**
+ * How much disk each tier takes and how far sealing is behind, read from the catalog: the head
+ * ({@code samples}: its day partitions, or a hypertable's chunks) and the sealed tier
+ * ({@code sample_blocks}), each with its indexes and TOAST.
+ */
+public class StorageSizes {
+
+    /** Bytes of each tier, and the oldest day the head still holds (null: none). */
+    public record Sizes(long headBytes, long sealedBytes, LocalDate oldestHeadDay) {
+    }
+
+    private DataSource dataSource;
+    private String schema = "prom2pg";
+
+    public void setDataSource(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public void setSchema(String schema) {
+        this.schema = Schema.checkName(schema);
+    }
+
+    public Sizes read() {
+        try (Connection c = dataSource.getConnection()) {
+            List<LocalDate> head = Partitions.days(c, schema, "samples");
+            return new Sizes(bytes(c, "samples"), bytes(c, "sample_blocks"), head.isEmpty() ? null : head.get(0));
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("reading the storage sizes failed: " + Sql.oneLine(e), e);
+        }
+    }
+
+    /** The table and everything under it (partitions or chunks), indexes and TOAST included. */
+    private long bytes(Connection c, String table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(pg_total_relation_size(r)), 0)::bigint"
+                + " FROM (SELECT ?::regclass AS r UNION ALL SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = ?::regclass) t")) {
+            ps.setString(1, schema + "." + table);
+            ps.setString(2, schema + "." + table);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+}
