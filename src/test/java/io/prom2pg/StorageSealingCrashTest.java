@@ -23,6 +23,7 @@ import io.prom2pg.support.Prom2pgProcess;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,6 +32,11 @@ import org.junit.jupiter.api.Test;
  * instances sealing one database take turns.
  */
 class StorageSealingCrashTest {
+
+    @BeforeAll
+    static void plainLayout() {
+        TestDatabase.assumeDayPartitions();
+    }
 
     static final int SERIES = 200;
     static final int PER_SERIES = 1000;

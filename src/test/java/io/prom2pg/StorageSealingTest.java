@@ -28,6 +28,7 @@ import io.prom2pg.support.Await;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -38,6 +39,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * once, also after the day was sealed.
  */
 class StorageSealingTest {
+
+    @BeforeAll
+    static void plainLayout() {
+        TestDatabase.assumeDayPartitions();
+    }
 
     @RegisterExtension
     static final RunningProm2pg prom2pg = RunningProm2pg.forTests("sealing", Map.of(

@@ -18,6 +18,7 @@ import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
 import io.prom2pg.support.TestDatabase;
 import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,6 +27,11 @@ import org.junit.jupiter.api.Test;
  * ingest goes on; every sample it held is read back the same, none twice.
  */
 class StorageUpgradeTest {
+
+    @BeforeAll
+    static void plainLayout() {
+        TestDatabase.assumeDayPartitions();
+    }
 
     static final int SERIES = 20;
 

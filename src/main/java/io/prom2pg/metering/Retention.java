@@ -106,7 +106,9 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
                     }
                 }
             } else {
-                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM drop_chunks(?::regclass, older_than => ?)")) {
+                // qualified by the extension's schema, which need not be on prom2pg's search path
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + timescaleDbSchema(c)
+                        + ".drop_chunks(?::regclass, older_than => ?)")) {
                     ps.setString(1, schema + ".samples");
                     ps.setObject(2, cutoff);
                     try (ResultSet rs = ps.executeQuery()) {
@@ -157,6 +159,18 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT rolled_up_to FROM " + schema + ".metering_rollup_state")) {
             return rs.next() ? rs.getObject(1, OffsetDateTime.class) : null;
+        }
+    }
+
+    /** The schema the timescaledb extension was created in, quoted. */
+    private static String timescaleDbSchema(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n"
+                     + " ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb'")) {
+            if (!rs.next()) {
+                throw new SQLException("samples is not partitioned by day, and there is no timescaledb extension");
+            }
+            return rs.getString(1);
         }
     }
 

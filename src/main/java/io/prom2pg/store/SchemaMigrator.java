@@ -146,20 +146,43 @@ public class SchemaMigrator implements OnCamelContextStarted {
                 fresh = rs.getBoolean(1);
             }
             if (fresh) {
-                try (ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')"
-                        + " AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
-                        + " AND current_setting('shared_preload_libraries') !~ '(^|[\\s,\"])timescaledb([\\s,\"]|$)'")) {
+                boolean available;
+                boolean preloaded;
+                // shared_preload_libraries is read only where TimescaleDB is there to use (reading
+                // it needs a privilege a plain owner of the schema may not have)
+                try (ResultSet rs = st.executeQuery("SELECT a, CASE WHEN a THEN current_setting('shared_preload_libraries')"
+                        + " ~ '(^|[\\s,\"])timescaledb([\\s,\"]|$)' ELSE false END FROM (SELECT EXISTS (SELECT 1 FROM pg_available_extensions"
+                        + " WHERE name = 'timescaledb') AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS a) x")) {
                     rs.next();
-                    if (rs.getBoolean(1)) {
-                        LOG.warn("TimescaleDB is installed in the server but not in shared_preload_libraries: schema {} uses"
-                                + " plain partitioning (to use TimescaleDB, preload it, restart PostgreSQL, start with a new schema)",
-                                schema);
-                    }
+                    available = rs.getBoolean(1);
+                    preloaded = rs.getBoolean(2);
+                }
+                if (available && !preloaded) {
+                    LOG.warn("TimescaleDB is installed in the server but not in shared_preload_libraries: schema {} uses"
+                            + " plain partitioning (to use TimescaleDB, preload it, restart PostgreSQL, start with a new schema)",
+                            schema);
+                } else if (available) {
+                    // in public, not in the schema Flyway puts first on the search path: the extension
+                    // is the database's, used by every prom2pg schema on it and kept when one is dropped
+                    createTimescaleDb(c);
                 }
             } else {
                 st.executeUpdate("UPDATE " + schema + ".flyway_schema_history SET checksum = " + V1_CHECKSUM
                         + " WHERE version = '1' AND checksum = " + V1_CHECKSUM_BEFORE);
             }
+        }
+    }
+
+    /** Creates the extension in schema public; where that fails, V1 uses plain partitioning and says why. */
+    private void createTimescaleDb(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public");
+            LOG.info("TimescaleDB created in schema public");
+        } catch (SQLException e) {
+            if (Sql.isTransient(e)) {
+                throw e;
+            }
+            LOG.warn("TimescaleDB is available but could not be created ({}): schema {} uses plain partitioning", Sql.oneLine(e), schema);
         }
     }
 

@@ -22,6 +22,7 @@ import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.support.MigratedSchema;
 import io.prom2pg.support.TestDatabase;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +31,11 @@ import org.junit.jupiter.api.Test;
  * each request learns the fate of its own chunk, and nothing is acknowledged before its commit.
  */
 class SampleCopyWriterTest {
+
+    @BeforeAll
+    static void plainLayout() {
+        TestDatabase.assumeDayPartitions();
+    }
 
     private static final long DAY = 20_000; // 2024-10-04, as days since the epoch
 

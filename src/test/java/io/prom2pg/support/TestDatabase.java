@@ -31,6 +31,7 @@ public final class TestDatabase {
     private static final AtomicInteger SCHEMAS = new AtomicInteger();
     private static Server shared;
     private static EmbeddedPostgresServer embedded;
+    private static Boolean timescaleDb;
 
     private TestDatabase() {
     }
@@ -62,6 +63,29 @@ public final class TestDatabase {
             shared = new Server(embedded.jdbcUrl(), embedded.port(), true);
         }
         return shared;
+    }
+
+    /**
+     * Whether the shared server has a preloaded TimescaleDB, so that prom2pg makes the samples a
+     * hypertable (no day partitions, nothing sealed) in the schemas of this run.
+     */
+    public static synchronized boolean timescaleDb() {
+        if (timescaleDb == null) {
+            try {
+                String url = shared().jdbcUrl();
+                timescaleDb = queryLong(url, "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'") == 1
+                        && queryString(url, "SELECT current_setting('shared_preload_libraries')").contains("timescaledb");
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return timescaleDb;
+    }
+
+    /** Skips a test of the plain layout (day partitions, the sealed tier) on a TimescaleDB server. */
+    public static void assumeDayPartitions() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(timescaleDb(),
+                "a test of day partitions and the sealed tier: on TimescaleDB the samples are a hypertable");
     }
 
     /** A schema name no other test uses. */
