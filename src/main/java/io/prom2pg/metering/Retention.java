@@ -18,6 +18,7 @@ import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.store.Partitions;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
+import io.prom2pg.store.TimescaleDb;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,7 +108,7 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
                 }
             } else {
                 // qualified by the extension's schema, which need not be on prom2pg's search path
-                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + timescaleDbSchema(c)
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + TimescaleDb.schema(c)
                         + ".drop_chunks(?::regclass, older_than => ?)")) {
                     ps.setString(1, schema + ".samples");
                     ps.setObject(2, cutoff);
@@ -159,18 +160,6 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT rolled_up_to FROM " + schema + ".metering_rollup_state")) {
             return rs.next() ? rs.getObject(1, OffsetDateTime.class) : null;
-        }
-    }
-
-    /** The schema the timescaledb extension was created in, quoted. */
-    private static String timescaleDbSchema(Connection c) throws SQLException {
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n"
-                     + " ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb'")) {
-            if (!rs.next()) {
-                throw new SQLException("samples is not partitioned by day, and there is no timescaledb extension");
-            }
-            return rs.getString(1);
         }
     }
 

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * <p>While a day is sealed, writes into it wait (the partition is locked); dropping it waits at
  * most a second for readers of {@code samples} (a longer report makes the run try again later
  * rather than hold up ingest behind its lock). On TimescaleDB (a hypertable, no day partitions)
- * nothing is sealed.
+ * the sealed tier is TimescaleDB's compression of the old chunks.
  */
 public class Sealer {
 
@@ -113,14 +113,14 @@ public class Sealer {
 
     SealRun runAt(Instant now) {
         try (Connection c = dataSource.getConnection()) {
-            if (!Partitions.samplesPartitioned(c, schema)) {
-                return SealRun.NONE;
-            }
             if (!tryLock(c)) {
                 LOG.debug("Sealing: another prom2pg instance is sealing");
                 return SealRun.NONE;
             }
             try {
+                if (!Partitions.samplesPartitioned(c, schema)) {
+                    return compressChunks(c, now);
+                }
                 int days = 0;
                 long samples = 0;
                 for (LocalDate day : due(c, now)) {
@@ -200,6 +200,57 @@ public class Sealer {
         } finally {
             c.setAutoCommit(true);
         }
+    }
+
+    /**
+     * On TimescaleDB the sealed tier is its own compression (measured on the same 5.76M samples:
+     * 6.4 bytes a sample, against 4.2 as prom2pg's blocks, and a full scan 5x faster): chunks whose
+     * whole range is older than sealAfterMillis are compressed, segmented by series and ordered
+     * by time, each in its own transaction. Late and retried writes go into compressed chunks as
+     * into the others (TimescaleDB 2.11+ keeps the unique index over both).
+     */
+    private SealRun compressChunks(Connection c, Instant now) throws SQLException {
+        String ts = TimescaleDb.schema(c);
+        try (Statement st = c.createStatement()) {
+            boolean enabled;
+            try (ResultSet rs = st.executeQuery("SELECT compression_enabled FROM timescaledb_information.hypertables"
+                    + " WHERE hypertable_schema = '" + schema + "' AND hypertable_name = 'samples'")) {
+                enabled = rs.next() && rs.getBoolean(1);
+            }
+            if (!enabled) {
+                st.execute("ALTER TABLE " + schema + ".samples SET (timescaledb.compress,"
+                        + " timescaledb.compress_segmentby = 'series_id', timescaledb.compress_orderby = 'time')");
+            }
+        }
+        List<String> due = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT format('%I.%I', chunk_schema, chunk_name)"
+                + " FROM timescaledb_information.chunks WHERE hypertable_schema = ? AND hypertable_name = 'samples'"
+                + " AND NOT is_compressed AND range_end <= ? ORDER BY range_start")) {
+            ps.setString(1, schema);
+            ps.setObject(2, now.minusMillis(sealAfterMillis).atOffset(ZoneOffset.UTC));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    due.add(rs.getString(1));
+                }
+            }
+        }
+        int chunks = 0;
+        long samples = 0;
+        for (String chunk : due) {
+            long t0 = System.nanoTime();
+            long rows;
+            try (Statement st = c.createStatement()) {
+                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + chunk)) {
+                    rs.next();
+                    rows = rs.getLong(1);
+                }
+                st.execute("SELECT " + ts + ".compress_chunk('" + chunk + "'::regclass, if_not_compressed => true)");
+            }
+            chunks++;
+            samples += rows;
+            LOG.info("Sealed chunk {} (TimescaleDB compression): {} samples in {} ms", chunk, rows, (System.nanoTime() - t0) / 1_000_000);
+        }
+        return new SealRun(chunks, samples);
     }
 
     /** The samples (t, v) of the block {@code alias}, decoded by the schema's one definition. */
