@@ -19,8 +19,12 @@ import io.prom2pg.failure.StorageUnavailableException;
  */
 public class SampleWriter {
 
-    /** undefined_table (COPY into a dropped partition), check_violation (no partition for the row). */
-    private static final java.util.Set<String> MISSING_PARTITION = java.util.Set.of("42P01", "23514");
+    /**
+     * undefined_table (COPY into a dropped partition), check_violation (no partition for the row),
+     * deadlock_detected (a late write that made a sealed day's partition again met the seal of it:
+     * the write was rolled back, the seal goes on): written once more, the same way.
+     */
+    private static final java.util.Set<String> MISSING_PARTITION = java.util.Set.of("42P01", "23514", "40P01");
 
     private DataSource dataSource;
     private String schema = "prom2pg";
@@ -74,7 +78,7 @@ public class SampleWriter {
                 if (!MISSING_PARTITION.contains(Sql.state(e))) {
                     throw e;
                 }
-                // its partition was sealed and dropped (by another instance): made again, written once more
+                // its partition was sealed and dropped (here or by another instance): made again, written once more
                 partitions.forget(chunk.getWindow());
                 if (sealer != null) {
                     sealer.recheck(chunk.getWindow());
