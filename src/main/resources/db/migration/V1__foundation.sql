@@ -3,16 +3,26 @@
 -- TimescaleDB is used when the server can load it: already created, or installed and preloaded
 -- (shared_preload_libraries); otherwise plain declarative partitioning. Created without being
 -- preloaded it ends the session with a FATAL that no EXCEPTION block catches, so it is not tried.
+-- Only superusers and pg_read_all_settings may read shared_preload_libraries; for others the
+-- extension's own settings, which exist once the server has loaded it, say the same.
 DO $$
+DECLARE
+  preloaded boolean;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
-     AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
-     AND current_setting('shared_preload_libraries') ~ '(^|[\s,"])timescaledb([\s,"]|$)' THEN
+     AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
     BEGIN
-      CREATE EXTENSION timescaledb;
-    EXCEPTION WHEN others THEN
-      RAISE NOTICE 'timescaledb is available but could not be created (%), using plain partitioning', SQLERRM;
+      preloaded := current_setting('shared_preload_libraries') ~ '(^|[\s,"])timescaledb([\s,"]|$)';
+    EXCEPTION WHEN insufficient_privilege THEN
+      preloaded := current_setting('timescaledb.license', true) IS NOT NULL;
     END;
+    IF preloaded THEN
+      BEGIN
+        CREATE EXTENSION timescaledb SCHEMA public;
+      EXCEPTION WHEN others THEN
+        RAISE NOTICE 'timescaledb is available but could not be created (%), using plain partitioning', SQLERRM;
+      END;
+    END IF;
   END IF;
 END
 $$;

@@ -102,14 +102,19 @@ class SchemaMigrationTest {
         String url = TestDatabase.shared().jdbcUrl();
         String schema = TestDatabase.newSchema("v1_checksum");
         try (RunningProm2pg first = RunningProm2pg.start(url, schema, Map.of()).awaitReady(Duration.ofSeconds(30))) {
-            assertEquals(236762543, TestDatabase.queryLong(url, "SELECT checksum FROM " + schema
+            assertEquals(1668635630, TestDatabase.queryLong(url, "SELECT checksum FROM " + schema
                     + ".flyway_schema_history WHERE version = '1'"), "V1 as shipped (change it and a database made before breaks)");
         }
-        try (Connection c = TestDatabase.connect(url); Statement st = c.createStatement()) {
-            st.executeUpdate("UPDATE " + schema + ".flyway_schema_history SET checksum = -283095503 WHERE version = '1'");
-        }
-        try (RunningProm2pg again = RunningProm2pg.start(url, schema, Map.of()).awaitReady(Duration.ofSeconds(30))) {
-            assertNull(bean(again, "schemaMigrator", SchemaMigrator.class).fatalError());
+        // databases made by each earlier V1 start, their checksum brought up to date
+        for (int earlier : new int[] {-283095503, 236762543}) {
+            try (Connection c = TestDatabase.connect(url); Statement st = c.createStatement()) {
+                st.executeUpdate("UPDATE " + schema + ".flyway_schema_history SET checksum = " + earlier + " WHERE version = '1'");
+            }
+            try (RunningProm2pg again = RunningProm2pg.start(url, schema, Map.of()).awaitReady(Duration.ofSeconds(30))) {
+                assertNull(bean(again, "schemaMigrator", SchemaMigrator.class).fatalError());
+                assertEquals(1668635630, TestDatabase.queryLong(url, "SELECT checksum FROM " + schema
+                        + ".flyway_schema_history WHERE version = '1'"));
+            }
         }
     }
 

@@ -68,7 +68,8 @@ class TimescaleDbTest {
         assumeTrue(TestDatabase.timescaleDb(), "the server has no preloaded TimescaleDB");
         String schema = TestDatabase.newSchema("timescale_seal");
         try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-after-ms", "1000",
-                "prom2pg.storage.seal-delay-ms", "300", "prom2pg.storage.seal-interval-ms", "300")).awaitReady(Duration.ofSeconds(60))) {
+                "prom2pg.storage.seal-delay-ms", "300", "prom2pg.storage.seal-interval-ms", "300",
+                "prom2pg.storage.size-interval-ms", "200")).awaitReady(Duration.ofSeconds(60))) {
             long day = (System.currentTimeMillis() / 86_400_000L - 3) * 86_400_000L;
             double[] values = {1.5, Double.longBitsToDouble(0x7ff0000000000002L), Double.NaN, Double.POSITIVE_INFINITY, -0.0, 0.0, 42};
             WriteRequest.Builder w = WriteRequest.newBuilder();
@@ -89,6 +90,8 @@ class TimescaleDbTest {
             try {
                 assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
                 before = TestDatabase.queryString(url, rows);
+                Await.until(() -> prom2pg.metric("prom2pg_storage_oldest_unsealed_age_seconds") >= 2 * 86_400,
+                        Duration.ofSeconds(30), "the old day's chunk waits uncompressed");
             } finally {
                 routes.resumeRoute("storage-sealing");
             }
@@ -97,6 +100,9 @@ class TimescaleDbTest {
             Await.until(() -> TestDatabase.queryLong(url, compressed) == 1, Duration.ofSeconds(30), "the old day's chunk compressed");
             assertEquals(before, TestDatabase.queryString(url, rows), "every sample, bit for bit, from the compressed chunk");
             assertEquals(600.0, prom2pg.metric("prom2pg_storage_sealed_samples_total"));
+            Await.until(() -> prom2pg.metric("prom2pg_storage_bytes{tier=\"sealed\"}") > 0
+                    && prom2pg.metric("prom2pg_storage_oldest_unsealed_age_seconds") < 129_600, Duration.ofSeconds(30),
+                    "the compressed chunk counted as the sealed tier, the lag gone");
 
             assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
             assertEquals(before, TestDatabase.queryString(url, rows), "a retry into the compressed chunk adds nothing");

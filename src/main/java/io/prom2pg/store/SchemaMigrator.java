@@ -36,11 +36,13 @@ public class SchemaMigrator implements OnCamelContextStarted {
     private static final Logger LOG = LoggerFactory.getLogger(SchemaMigrator.class);
 
     /**
-     * V1's checksum before it learned to leave out a TimescaleDB that is not preloaded, and after:
-     * a database V1 made keeps its layout, so its recorded checksum is brought up to date.
+     * V1's checksums before it learned to leave out a TimescaleDB that is not preloaded, and
+     * before it created the extension in public and read whether it is preloaded without a
+     * privilege to read the server's settings, and now: a database V1 made keeps its layout, so
+     * its recorded checksum is brought up to date.
      */
-    static final int V1_CHECKSUM_BEFORE = -283095503;
-    static final int V1_CHECKSUM = 236762543;
+    static final List<Integer> V1_CHECKSUMS_BEFORE = List.of(-283095503, 236762543);
+    static final int V1_CHECKSUM = 1668635630;
 
     private DataSource dataSource;
     private String schema = "prom2pg";
@@ -146,43 +148,26 @@ public class SchemaMigrator implements OnCamelContextStarted {
                 fresh = rs.getBoolean(1);
             }
             if (fresh) {
-                boolean available;
-                boolean preloaded;
-                // shared_preload_libraries is read only where TimescaleDB is there to use (reading
-                // it needs a privilege a plain owner of the schema may not have)
-                try (ResultSet rs = st.executeQuery("SELECT a, CASE WHEN a THEN current_setting('shared_preload_libraries')"
-                        + " ~ '(^|[\\s,\"])timescaledb([\\s,\"]|$)' ELSE false END FROM (SELECT EXISTS (SELECT 1 FROM pg_available_extensions"
-                        + " WHERE name = 'timescaledb') AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS a) x")) {
+                try (ResultSet rs = st.executeQuery("SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')"
+                        + " AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+                        + " THEN current_setting('shared_preload_libraries') !~ '(^|[\\s,\"])timescaledb([\\s,\"]|$)' ELSE false END")) {
                     rs.next();
-                    available = rs.getBoolean(1);
-                    preloaded = rs.getBoolean(2);
-                }
-                if (available && !preloaded) {
-                    LOG.warn("TimescaleDB is installed in the server but not in shared_preload_libraries: schema {} uses"
-                            + " plain partitioning (to use TimescaleDB, preload it, restart PostgreSQL, start with a new schema)",
-                            schema);
-                } else if (available) {
-                    // in public, not in the schema Flyway puts first on the search path: the extension
-                    // is the database's, used by every prom2pg schema on it and kept when one is dropped
-                    createTimescaleDb(c);
+                    if (rs.getBoolean(1)) {
+                        LOG.warn("TimescaleDB is installed in the server but not in shared_preload_libraries: schema {} uses"
+                                + " plain partitioning (to use TimescaleDB, preload it, restart PostgreSQL, start with a new schema)",
+                                schema);
+                    }
+                } catch (SQLException e) {
+                    if (!"42501".equals(e.getSQLState())) {
+                        throw e;
+                    }
+                    // not allowed to read shared_preload_libraries: V1 decides from what it may read
                 }
             } else {
                 st.executeUpdate("UPDATE " + schema + ".flyway_schema_history SET checksum = " + V1_CHECKSUM
-                        + " WHERE version = '1' AND checksum = " + V1_CHECKSUM_BEFORE);
+                        + " WHERE version = '1' AND checksum IN (" + V1_CHECKSUMS_BEFORE.stream().map(String::valueOf)
+                        .collect(java.util.stream.Collectors.joining(", ")) + ")");
             }
-        }
-    }
-
-    /** Creates the extension in schema public; where that fails, V1 uses plain partitioning and says why. */
-    private void createTimescaleDb(Connection c) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public");
-            LOG.info("TimescaleDB created in schema public");
-        } catch (SQLException e) {
-            if (Sql.isTransient(e)) {
-                throw e;
-            }
-            LOG.warn("TimescaleDB is available but could not be created ({}): schema {} uses plain partitioning", Sql.oneLine(e), schema);
         }
     }
 

@@ -45,6 +45,7 @@ public class Sealer {
     private Partitions partitions;
     private final Set<Long> sealedDays = ConcurrentHashMap.newKeySet();
     private final Map<Long, Long> unsealedChecked = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicBoolean apacheLogged = new java.util.concurrent.atomic.AtomicBoolean();
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -153,11 +154,9 @@ public class Sealer {
             // writes into the day wait; reads go on. Writes in flight are waited for 2 s at most.
             st.execute("SET LOCAL lock_timeout = '2s'");
             st.execute("LOCK TABLE " + part + " IN EXCLUSIVE MODE");
-            long samples;
-            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + part)) {
-                rs.next();
-                samples = rs.getLong(1);
-            }
+            // what the blocks of the day hold before: the samples sealed are what they gain (a
+            // late row whose time is already sealed adds nothing)
+            long before = sealedSamples(c, day);
             int blocks;
             String columns = "(first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)";
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sample_blocks AS b (day, series_id, "
@@ -177,6 +176,7 @@ public class Sealer {
                 ps.setObject(1, day);
                 blocks = ps.executeUpdate();
             }
+            long samples = sealedSamples(c, day) - before;
             // the head's copy goes as a whole partition (no DELETE, no bloat); readers of samples
             // are waited for a second at most
             st.execute("SET LOCAL lock_timeout = '1s'");
@@ -211,6 +211,12 @@ public class Sealer {
      */
     private SealRun compressChunks(Connection c, Instant now) throws SQLException {
         String ts = TimescaleDb.schema(c);
+        if (!TimescaleDb.compresses(c)) {
+            if (apacheLogged.compareAndSet(false, true)) {
+                LOG.warn("TimescaleDB's Apache-licensed edition has no compression: schema {} keeps every day as rows", schema);
+            }
+            return SealRun.NONE;
+        }
         try (Statement st = c.createStatement()) {
             boolean enabled;
             try (ResultSet rs = st.executeQuery("SELECT compression_enabled FROM timescaledb_information.hypertables"
@@ -239,12 +245,25 @@ public class Sealer {
         for (String chunk : due) {
             long t0 = System.nanoTime();
             long rows;
+            c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
+                // writers and readers of the chunk are waited for 2 s at most; the next run tries again
+                st.execute("SET LOCAL lock_timeout = '2s'");
                 try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + chunk)) {
                     rs.next();
                     rows = rs.getLong(1);
                 }
                 st.execute("SELECT " + ts + ".compress_chunk('" + chunk + "'::regclass, if_not_compressed => true)");
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                if ("55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState())) {
+                    LOG.info("Sealing chunk {} waits for a reader or writer; next run tries again", chunk);
+                    continue;
+                }
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
             }
             chunks++;
             samples += rows;
@@ -257,6 +276,16 @@ public class Sealer {
     static String blockSamples(String schema, String alias) {
         return schema + ".block_samples(" + alias + ".first_time, " + alias + ".time_step, " + alias + ".time_offsets, "
                 + alias + ".value_scale, " + alias + ".value_ints, " + alias + ".vals)";
+    }
+
+    private long sealedSamples(Connection c, LocalDate day) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(count), 0) FROM " + schema + ".sample_blocks WHERE day = ?")) {
+            ps.setObject(1, day);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
     }
 
     /** The head's days whose end is more than sealAfterMillis before now, oldest first. */

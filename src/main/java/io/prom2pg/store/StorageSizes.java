@@ -14,7 +14,7 @@ import io.prom2pg.failure.StorageUnavailableException;
 /**
  * How much disk each tier takes and how far sealing is behind, read from the catalog: the head
  * ({@code samples}: its day partitions, or a hypertable's chunks) and the sealed tier
- * ({@code sample_blocks}), each with its indexes and TOAST.
+ * ({@code sample_blocks}, or a hypertable's compressed chunks), each with its indexes and TOAST.
  */
 public class StorageSizes {
 
@@ -35,8 +35,25 @@ public class StorageSizes {
 
     public Sizes read() {
         try (Connection c = dataSource.getConnection()) {
-            List<LocalDate> head = Partitions.days(c, schema, "samples");
-            return new Sizes(bytes(c, "samples"), bytes(c, "sample_blocks"), head.isEmpty() ? null : head.get(0));
+            if (Partitions.samplesPartitioned(c, schema)) {
+                List<LocalDate> head = Partitions.days(c, schema, "samples");
+                return new Sizes(bytes(c, "samples"), bytes(c, "sample_blocks"), head.isEmpty() ? null : head.get(0));
+            }
+            // TimescaleDB: the sealed tier is the compressed chunks, which are not the hypertable's
+            // children; the head is what its chunks hold uncompressed
+            try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(s.after_compression_total_bytes), 0)::bigint,"
+                    + " (SELECT (min(k.range_start) AT TIME ZONE 'UTC')::date FROM timescaledb_information.chunks k"
+                    + "   WHERE k.hypertable_schema = ? AND k.hypertable_name = 'samples' AND NOT k.is_compressed)"
+                    + " FROM " + TimescaleDb.schema(c) + ".chunk_compression_stats(?::regclass) s")) {
+                ps.setString(1, schema);
+                ps.setString(2, schema + ".samples");
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    java.sql.Date oldest = rs.getDate(2);
+                    return new Sizes(bytes(c, "samples"), bytes(c, "sample_blocks") + rs.getLong(1),
+                            oldest == null ? null : oldest.toLocalDate());
+                }
+            }
         } catch (SQLException e) {
             throw new StorageUnavailableException("reading the storage sizes failed: " + Sql.oneLine(e), e);
         }

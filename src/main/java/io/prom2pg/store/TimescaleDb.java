@@ -22,4 +22,13 @@ public final class TimescaleDb {
             return rs.getString(1);
         }
     }
+
+    /** Whether this TimescaleDB compresses chunks (its Apache-licensed edition does not). */
+    public static boolean compresses(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT coalesce(current_setting('timescaledb.license', true), 'timescale') <> 'apache'")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
 }
