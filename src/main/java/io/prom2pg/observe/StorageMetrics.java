@@ -25,8 +25,8 @@ public class StorageMetrics implements OnCamelContextStarted {
     private StorageSizes storageSizes;
     private MaintenanceRuns maintenanceRuns;
     private String sealRoute = "storage-sealing";
+    /** The sizes last read; null before the first read. */
     private volatile StorageSizes.Sizes sizes;
-    private volatile boolean read;
 
     public void setStorageSizes(StorageSizes storageSizes) {
         this.storageSizes = storageSizes;
@@ -51,9 +51,9 @@ public class StorageMetrics implements OnCamelContextStarted {
                 .description("Runs of the sealing route, failed ones included").register(registry);
         FunctionCounter.builder("prom2pg.storage.seal.failures", this, m -> m.maintenanceRuns.failures(m.sealRoute))
                 .description("Runs of the sealing route that failed").register(registry);
-        Gauge.builder("prom2pg.storage.bytes", this, m -> m.read ? m.sizes.headBytes() : Double.NaN).tag("tier", "head")
+        Gauge.builder("prom2pg.storage.bytes", this, m -> m.sizes != null ? m.sizes.headBytes() : Double.NaN).tag("tier", "head")
                 .description("Bytes on disk of a storage tier, indexes and TOAST included (read once a minute)").register(registry);
-        Gauge.builder("prom2pg.storage.bytes", this, m -> m.read ? m.sizes.sealedBytes() : Double.NaN).tag("tier", "sealed")
+        Gauge.builder("prom2pg.storage.bytes", this, m -> m.sizes != null ? m.sizes.sealedBytes() : Double.NaN).tag("tier", "sealed")
                 .description("Bytes on disk of a storage tier, indexes and TOAST included (read once a minute)").register(registry);
         Gauge.builder("prom2pg.storage.oldest.unsealed.age.seconds", this, StorageMetrics::oldestUnsealedAge)
                 .description("Seconds since the oldest day still in the head ended (0: it has not); past"
@@ -68,14 +68,14 @@ public class StorageMetrics implements OnCamelContextStarted {
     /** Reads the sizes again (the storage-size route). */
     public void refresh() {
         sizes = storageSizes.read();
-        read = true;
     }
 
     private double oldestUnsealedAge() {
-        if (!read) {
+        StorageSizes.Sizes read = sizes;
+        if (read == null) {
             return Double.NaN;
         }
-        LocalDate oldest = sizes.oldestHeadDay();
+        LocalDate oldest = read.oldestHeadDay();
         if (oldest == null) {
             return 0;
         }

@@ -24,7 +24,7 @@ public class SampleWriter {
      * deadlock_detected (a late write that made a sealed day's partition again met the seal of it:
      * the write was rolled back, the seal goes on): written once more, the same way.
      */
-    private static final java.util.Set<String> MISSING_PARTITION = java.util.Set.of("42P01", "23514", "40P01");
+    private static final java.util.Set<String> WRITE_AGAIN = java.util.Set.of("42P01", "23514", "40P01");
 
     private DataSource dataSource;
     private String schema = "prom2pg";
@@ -75,7 +75,7 @@ public class SampleWriter {
             try {
                 inserted = write(chunk);
             } catch (StorageUnavailableException e) {
-                if (!MISSING_PARTITION.contains(Sql.state(e))) {
+                if (!WRITE_AGAIN.contains(Sql.state(e))) {
                     throw e;
                 }
                 // its partition was sealed and dropped (here or by another instance): made again, written once more

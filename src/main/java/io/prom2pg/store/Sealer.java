@@ -190,9 +190,9 @@ public class Sealer {
             return samples;
         } catch (SQLException e) {
             c.rollback();
-            // lock_not_available, or a deadlock with a late write into the day (the write holds
-            // samples and waits for the day; the DROP waits for samples): the next run tries again
-            if ("55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState())) {
+            // a deadlock with a late write into the day: the write holds samples and waits for
+            // the day; the DROP waits for samples
+            if (waitsForOthers(e)) {
                 LOG.info("Sealing {} waits for a reader or writer of the samples; next run tries again", day);
                 return -1;
             }
@@ -257,7 +257,7 @@ public class Sealer {
                 c.commit();
             } catch (SQLException e) {
                 c.rollback();
-                if ("55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState())) {
+                if (waitsForOthers(e)) {
                     LOG.info("Sealing chunk {} waits for a reader or writer; next run tries again", chunk);
                     continue;
                 }
@@ -270,6 +270,11 @@ public class Sealer {
             LOG.info("Sealed chunk {} (TimescaleDB compression): {} samples in {} ms", chunk, rows, (System.nanoTime() - t0) / 1_000_000);
         }
         return new SealRun(chunks, samples);
+    }
+
+    /** lock_not_available or deadlock_detected: a reader or writer holds what a seal needs; the next run tries again. */
+    private static boolean waitsForOthers(SQLException e) {
+        return "55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState());
     }
 
     /** The samples (t, v) of the block {@code alias}, decoded by the schema's one definition. */
