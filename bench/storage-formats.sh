@@ -248,7 +248,8 @@ echo "formats: encoded blocks by value form: $(psql_ -c "SELECT string_agg(coale
 
 # the metrics view over each tier: prom2pg's own schema, the samples first in the head, then sealed
 psql_ -q -c "CREATE SCHEMA prom2pg"
-for migration in src/main/resources/db/migration/V*.sql; do
+# in version order, as Flyway applies them (V10 after V9, not after V1)
+for migration in $(ls src/main/resources/db/migration/V*.sql | sort -V); do
   sed 's/\${schema}/prom2pg/g' "$migration" | psql_ -q -c "SET search_path = prom2pg" -f - >/dev/null
 done
 psql_ -q >/dev/null <<SQL
@@ -262,10 +263,9 @@ psql_ -q -c "VACUUM ANALYZE"
 view_head=$(timed "SELECT count(*), sum(value) FROM prom2pg.metrics")
 psql_ -q >/dev/null <<SQL
 SELECT prom2pg.ensure_block_partition(d) FROM (SELECT DISTINCT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date AS d FROM raw) x;
+-- the blocks encoded above (by the same block_encode), not encoded a second time
 INSERT INTO prom2pg.sample_blocks (day, series_id, first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)
-  SELECT (timestamptz 'epoch' + g.d * interval '1 day')::date, g.s, e.*
-  FROM (SELECT s, t / 86400000 AS d, array_agg(t ORDER BY t) AS ts, array_agg(v ORDER BY t) AS vs FROM raw GROUP BY 1, 2) g
-  CROSS JOIN LATERAL prom2pg.block_encode(g.ts, g.vs) e;
+  SELECT day, series_id, first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals FROM encoded;
 TRUNCATE prom2pg.samples;
 SQL
 psql_ -q -c "VACUUM ANALYZE"
