@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
 
+import io.prom2pg.support.Await;
 import io.prom2pg.support.Prom2pgProcess;
 import io.prom2pg.support.TestDatabase;
 import org.junit.jupiter.api.Test;
@@ -52,6 +53,8 @@ class StartupTest {
         String url = TestDatabase.shared().jdbcUrl();
         try (Prom2pgProcess prom2pg = Prom2pgProcess.start(dir, Map.of("PROM2PG_DB_URL", url, "PROM2PG_DB_USER", "postgres",
                 "PROM2PG_DB_SCHEMA", TestDatabase.newSchema("ready"))).awaitReady(EXIT)) {
+            // the line is logged just after readiness turns UP, on the migrating thread
+            Await.until(() -> prom2pg.output().contains("prom2pg ready:"), Duration.ofSeconds(10), "the ready line");
             String out = prom2pg.output();
             int port = TestDatabase.shared().port();
             assertTrue(out.contains("prom2pg ready: remote write http://127.0.0.1:" + prom2pg.httpPort + "/api/v1/write"), out);
