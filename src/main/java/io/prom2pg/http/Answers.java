@@ -10,7 +10,7 @@ import io.prom2pg.failure.FollowerAheadException;
 import io.prom2pg.failure.InvalidRequestException;
 import io.prom2pg.failure.OverloadedException;
 import io.prom2pg.failure.PayloadTooLargeException;
-import io.prom2pg.failure.ReportNotFoundException;
+import io.prom2pg.failure.NotFoundException;
 import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.failure.UnauthorizedException;
 import io.prom2pg.failure.UnsupportedMediaTypeException;
@@ -41,7 +41,7 @@ public class Answers {
     /** The headers an answer keeps; the request's own never go back. */
     private static final Set<String> OWN_HEADERS = Set.of(Exchange.HTTP_RESPONSE_CODE, "Retry-After", "WWW-Authenticate",
             "Content-Type", "Content-Encoding", "X-Prometheus-Remote-Read-Version", SAMPLES_WRITTEN, HISTOGRAMS_WRITTEN,
-            EXEMPLARS_WRITTEN);
+            EXEMPLARS_WRITTEN, "Location", "Cache-Control", "Content-Security-Policy", "X-Content-Type-Options");
 
     /**
      * How one class of failure is answered: status (0: the overload status setting), log level,
@@ -68,7 +68,7 @@ public class Answers {
      */
     static final List<Failure> TABLE = List.of(
             client(UnauthorizedException.class, 401, Level.WARN),
-            client(ReportNotFoundException.class, 404, Level.INFO),
+            client(NotFoundException.class, 404, Level.INFO),
             client(UnsupportedMediaTypeException.class, 415, Level.WARN),
             client(PayloadTooLargeException.class, 413, Level.WARN),
             client(InvalidRequestException.class, 400, Level.WARN),

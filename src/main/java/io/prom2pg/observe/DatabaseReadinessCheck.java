@@ -48,12 +48,22 @@ public class DatabaseReadinessCheck extends AbstractHealthCheck implements org.a
         return false;
     }
 
+    /** Why prom2pg is not ready, or null when it is. */
+    public String notReadyReason() {
+        if (!migrator.isReady()) {
+            return "database schema not ready: " + migrator.lastError();
+        }
+        if (!database.isReachable()) {
+            return "database not reachable: " + database.lastPingError();
+        }
+        return null;
+    }
+
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        if (!migrator.isReady()) {
-            builder.message("database schema not ready: " + migrator.lastError()).down();
-        } else if (!database.isReachable()) {
-            builder.message("database not reachable: " + database.lastPingError()).down();
+        String reason = notReadyReason();
+        if (reason != null) {
+            builder.message(reason).down();
         } else {
             builder.up();
         }

@@ -77,6 +77,19 @@ public class MaintenanceRuns implements OnCamelContextStarted {
         return r == null ? 0 : r.failures.get();
     }
 
+    /** One route's record as the console shows it (times null: not yet). */
+    public record RouteState(String route, long runs, long failures, Instant lastSuccess, Instant lastFailure) {
+    }
+
+    /** Every route's record, by route id. */
+    public java.util.List<RouteState> states() {
+        return routes.entrySet().stream()
+                .map(e -> new RouteState(e.getKey(), e.getValue().runs.get(), e.getValue().failures.get(),
+                        e.getValue().lastSuccess, e.getValue().lastFailure))
+                .sorted(java.util.Comparator.comparing(RouteState::route))
+                .toList();
+    }
+
     private RouteRecord record(String routeId) {
         return routes.computeIfAbsent(routeId, id -> {
             RouteRecord r = new RouteRecord();

@@ -70,7 +70,13 @@ public class StorageMetrics implements OnCamelContextStarted {
         sizes = storageSizes.read();
     }
 
-    private double oldestUnsealedAge() {
+    /** The sizes last read (null before the first read). */
+    public StorageSizes.Sizes sizes() {
+        return sizes;
+    }
+
+    /** Seconds since the oldest day still in the head ended; NaN before the first read. */
+    public double oldestUnsealedAge() {
         StorageSizes.Sizes read = sizes;
         if (read == null) {
             return Double.NaN;

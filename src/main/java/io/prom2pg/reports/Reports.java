@@ -24,7 +24,7 @@ import javax.sql.DataSource;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.prom2pg.failure.InvalidRequestException;
-import io.prom2pg.failure.ReportNotFoundException;
+import io.prom2pg.failure.NotFoundException;
 import io.prom2pg.failure.StorageUnavailableException;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
@@ -98,7 +98,7 @@ public class Reports {
     /** The report's table and its time column: metering views and rollups, or a view declared in YAML. */
     private Source resolve(String view) {
         if (!view.matches("[a-z_][a-z0-9_]{0,62}")) {
-            throw new ReportNotFoundException("no report '" + view.replaceAll("[^\\x20-\\x7e]", "?") + "'");
+            throw new NotFoundException("no report '" + view.replaceAll("[^\\x20-\\x7e]", "?") + "'");
         }
         String sql = "SELECT table_schema, column_name FROM information_schema.columns"
                 + " WHERE ((table_schema = ? AND table_name LIKE 'metering\\_%') OR table_schema = ?)"
@@ -109,7 +109,7 @@ public class Reports {
             ps.setString(3, view);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    throw new ReportNotFoundException("no report '" + view + "': reports are the metering views and rollups"
+                    throw new NotFoundException("no report '" + view + "': reports are the metering views and rollups"
                             + " and the views of the views file, with an hour or time column");
                 }
                 return new Source(rs.getString(1) + "." + view, rs.getString(2));

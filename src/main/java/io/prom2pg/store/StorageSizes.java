@@ -59,6 +59,27 @@ public class StorageSizes {
         }
     }
 
+    /** A table of the schema and its bytes, partitions (or chunks), indexes and TOAST included. */
+    public record TableSize(String table, long bytes) {
+    }
+
+    /** Every table of the schema that is not itself a partition, largest first. */
+    public static List<TableSize> tables(Connection c, String schema) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT t.relname, (pg_total_relation_size(t.oid) + coalesce((SELECT"
+                + " sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = t.oid), 0))::bigint AS bytes"
+                + " FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace"
+                + " WHERE n.nspname = ? AND t.relkind IN ('r', 'p') AND NOT t.relispartition ORDER BY bytes DESC, t.relname")) {
+            ps.setString(1, schema);
+            List<TableSize> tables = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    tables.add(new TableSize(rs.getString(1), rs.getLong(2)));
+                }
+            }
+            return tables;
+        }
+    }
+
     /** The table and everything under it (partitions or chunks), indexes and TOAST included. */
     private long bytes(Connection c, String table) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(pg_total_relation_size(r)), 0)::bigint"
