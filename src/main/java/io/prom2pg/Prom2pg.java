@@ -130,9 +130,9 @@ public final class Prom2pg {
             String data = scheme + "://" + property(context, "prom2pg.http.host") + ":" + property(context, "prom2pg.http.port");
             String management = "http://0.0.0.0:" + property(context, "prom2pg.management.port");
             migrator.whenMigrated().thenRun(() -> LOG.info(
-                    "prom2pg ready: remote write {}/api/v1/write, remote read {}/api/v1/read, reports {}/api/v1/reports;"
+                    "prom2pg ready: remote write {}/api/v1/write, remote read {}/api/v1/read, reports {}/api/v1/reports, console {}/console/;"
                             + " health and metrics {}/observe/health/ready, {}/observe/metrics; data: {}, schema {}",
-                    data, data, data, management, management, database.describe(), property(context, "prom2pg.db.schema")));
+                    data, data, data, data, management, management, database.describe(), property(context, "prom2pg.db.schema")));
         }
 
         private static String property(CamelContext context, String key) {

@@ -58,6 +58,14 @@ class AuthenticationTest {
 
             assertEquals(401, HTTP.send(HttpRequest.newBuilder(prom2pg.uri("/api/v1/reports/metering_pod_hourly?start=0&end=10"))
                     .GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode(), "reports need credentials too");
+            for (String console : new String[] {"/console/", "/console/lib/echarts.min.js", "/console/api/status",
+                "/console/api/cardinality", "/console/api/chargeback", "/console/api/query?match=up"}) {
+                assertEquals(401, HTTP.send(HttpRequest.newBuilder(prom2pg.uri(console)).GET().build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode(), console + " needs credentials too");
+            }
+            assertEquals(200, HTTP.send(HttpRequest.newBuilder(prom2pg.uri("/console/api/status")).header("Authorization",
+                    basic("prometheus", "s3cret")).GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode(),
+                    "and opens with them (a browser asks for them on the 401's Basic challenge)");
             assertEquals(200, prom2pg.management("/observe/health/ready").statusCode(), "probes stay open");
             assertTrue(prom2pg.metric("prom2pg_auth_failures_total{reason=\"bad_password\"}") >= 2);
             String logs = prom2pg.management("/observe/metrics").body();

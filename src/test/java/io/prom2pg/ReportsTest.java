@@ -58,6 +58,9 @@ class ReportsTest {
         assertEquals(5, lines.size(), "two hours of two namespaces: " + lines);
         assertTrue(lines.contains("2026-11-01T01:00:00Z,shop,1800.0,0.0,0.0,0.0"), lines.toString());
         assertTrue(lines.contains("2026-11-01T02:00:00Z,billing,7200.0,0.0,0.0,0.0"), lines.toString());
+        HttpResponse<String> encoded = get("/api/v1/reports/metering_namespace_rollup?start=2026-11-01T01%3A00%3A00Z"
+                + "&end=2026-11-01T03%3A00%3A00%2B00%3A00&format=csv");
+        assertEquals(r.body(), encoded.body(), "percent-encoded parameters (as a browser or curl --data-urlencode sends them) mean the same");
     }
 
     @Test

@@ -58,6 +58,7 @@ class StartupTest {
             String out = prom2pg.output();
             int port = TestDatabase.shared().port();
             assertTrue(out.contains("prom2pg ready: remote write http://127.0.0.1:" + prom2pg.httpPort + "/api/v1/write"), out);
+            assertTrue(out.contains(", console http://127.0.0.1:" + prom2pg.httpPort + "/console/;"), out);
             assertTrue(out.contains("/observe/metrics; data: PostgreSQL at localhost:" + port + "/postgres as postgres"), out);
             assertFalse(out.contains("Property-placeholders summary"), "the settings summary is at debug level");
             assertFalse(out.contains("prom2pg.http.port = "), out);
