@@ -66,7 +66,9 @@
       legend: {top: 0},
       xAxis: timeAxis(),
       yAxis: {type: 'value', axisLabel: {formatter: v => P.seconds(v)}},
-      series: [line('mean', h.latency_mean_seconds), line('p99', h.latency_p99_seconds)],
+      // intervals without a write request have no latency: join the ones that have, and mark each
+      series: [line('mean', h.latency_mean_seconds), line('p99', h.latency_p99_seconds)]
+        .map(l => Object.assign(l, {connectNulls: true, showSymbol: true, symbolSize: 4})),
     });
 
     const perMinute = (s.series && s.series.new_per_minute) || {time: [], count: []};
