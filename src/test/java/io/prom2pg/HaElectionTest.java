@@ -12,6 +12,7 @@ import java.util.Map;
 
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.store.EmbeddedPostgresServer;
+import io.prom2pg.support.Await;
 import io.prom2pg.support.Ports;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
@@ -260,6 +261,31 @@ class HaElectionTest {
                     .addSamples(sample(t, value)));
         }
         return b.build();
+    }
+
+    @Test
+    void should_count_a_cluster_whose_replicas_all_stopped_as_without_leader_through_the_ha_status_route() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("ha");
+        Map<String, String> props = Map.of("prom2pg.ha.timeout-ms", "1500", "prom2pg.ha.status-interval-ms", "200");
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, props).awaitReady(Duration.ofSeconds(30))) {
+            // both clusters writing (each lease renewed faster than it runs out) until the route has read them
+            Await.until(() -> {
+                long t = System.currentTimeMillis();
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c1", "a", t, 1)).statusCode());
+                assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c2", "a", t, 1)).statusCode());
+                return prom2pg.metric("prom2pg_ha_clusters") == 2 && prom2pg.metric("prom2pg_ha_clusters_without_leader") == 0;
+            }, Duration.ofSeconds(15), "two clusters, both led");
+            // c2 keeps writing, c1 has stopped: its lease runs out after 1.5 s and nobody takes it over
+            Await.until(() -> {
+                RemoteWrite.post(prom2pg.writeUri(), request("c2", "a", System.currentTimeMillis(), 1));
+                return prom2pg.metric("prom2pg_ha_clusters_without_leader") == 1;
+            }, Duration.ofSeconds(10), "c1 without a leader");
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("c1", "b", System.currentTimeMillis(), 1)).statusCode(),
+                    "a replica comes back and takes the lease");
+            Await.until(() -> prom2pg.metric("prom2pg_ha_clusters_without_leader") == 0, Duration.ofSeconds(10), "led again");
+            assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"ha-status\"}"));
+        }
     }
 
     private static WriteRequest request(String cluster, String replica, long t, double value) {

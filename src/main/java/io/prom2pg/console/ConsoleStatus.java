@@ -4,11 +4,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.prom2pg.ha.Leases;
 import io.prom2pg.observe.DatabaseReadinessCheck;
 import io.prom2pg.observe.IngestHistory;
 import io.prom2pg.observe.MaintenanceRuns;
@@ -129,15 +129,9 @@ public class ConsoleStatus {
                 counts.add(rs.getLong(2));
             }
         }
-        List<HaCluster> ha = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT cluster, leader, lease_until, changed_at, leader_time FROM "
-                + schema + ".ha_leases ORDER BY cluster");
-             ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                ha.add(new HaCluster(rs.getString(1), rs.getString(2), millis(rs.getTimestamp(3)), millis(rs.getTimestamp(4)),
-                        millis(rs.getTimestamp(5))));
-            }
-        }
+        List<HaCluster> ha = Leases.all(c, schema).stream()
+                .map(l -> new HaCluster(l.cluster(), l.leader(), millis(l.leaseUntil()), millis(l.changedAt()), millis(l.leaderTime())))
+                .toList();
         return new FromDatabase(total, new PerMinute(minutes, counts), ha, StorageSizes.tables(c, schema));
     }
 
@@ -145,7 +139,4 @@ public class ConsoleStatus {
         return t == null ? null : t.toEpochMilli();
     }
 
-    private static Long millis(Timestamp t) {
-        return t == null ? null : t.getTime();
-    }
 }

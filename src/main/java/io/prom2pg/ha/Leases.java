@@ -27,6 +27,29 @@ public class Leases {
     public record Lease(String leader, double remainingMillis, long leaderTime) {
     }
 
+    /** A cluster's row as operators look at it (the console, prom2pg_ha_clusters_without_leader); leaderTime may be null. */
+    public record Row(String cluster, String leader, java.time.Instant leaseUntil, java.time.Instant changedAt,
+                      java.time.Instant leaderTime) {
+    }
+
+    /** Every cluster's lease, by cluster name. */
+    public static java.util.List<Row> all(Connection c, String schema) throws SQLException {
+        java.util.List<Row> rows = new java.util.ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT cluster, leader, lease_until, changed_at, leader_time FROM "
+                + schema + ".ha_leases ORDER BY cluster");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                rows.add(new Row(rs.getString(1), rs.getString(2), instant(rs.getTimestamp(3)), instant(rs.getTimestamp(4)),
+                        instant(rs.getTimestamp(5))));
+            }
+        }
+        return rows;
+    }
+
+    private static java.time.Instant instant(java.sql.Timestamp t) {
+        return t == null ? null : t.toInstant();
+    }
+
     private final DataSource dataSource;
     private final String schema;
 

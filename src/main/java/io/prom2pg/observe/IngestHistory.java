@@ -10,9 +10,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.apache.camel.CamelContext;
-import org.apache.camel.spi.OnCamelContextStarted;
 
 /**
  * The last hour of ingest, kept in memory so that the console shows it with no Prometheus
@@ -21,7 +18,7 @@ import org.apache.camel.spi.OnCamelContextStarted;
  * into per-second rates and the write requests' mean and 99th-percentile latency.
  * 361 readings of a few dozen numbers each: ~100 KB at the default 10 s.
  */
-public class IngestHistory implements OnCamelContextStarted {
+public class IngestHistory {
 
     /** The write routes whose requests are timed into the latency (prom2pg_request_duration_seconds{handler}). */
     private static final List<String> WRITE_HANDLERS = List.of("remote-write", "remote-write-legacy-path");
@@ -37,18 +34,16 @@ public class IngestHistory implements OnCamelContextStarted {
                         List<Double> latencyMeanSeconds, List<Double> latencyP99Seconds) {
     }
 
-    private volatile MeterRegistry registry = new SimpleMeterRegistry();
+    private volatile MeterRegistry registry;
+    private IngestMetrics ingestMetrics;
     private long intervalMillis = 10_000;
     private Reading[] ring = new Reading[361];
     private int next;
     private int size;
 
-    @Override
-    public void onContextStarted(CamelContext context) {
-        MeterRegistry found = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
-        if (found != null) {
-            registry = found;
-        }
+    /** Where the counters are: the registry prom2pg's own counters were bound to. */
+    public void setIngestMetrics(IngestMetrics ingestMetrics) {
+        this.ingestMetrics = ingestMetrics;
     }
 
     public void setMeterRegistry(MeterRegistry registry) {
@@ -72,7 +67,7 @@ public class IngestHistory implements OnCamelContextStarted {
     }
 
     synchronized void recordAt(long now) {
-        MeterRegistry r = registry;
+        MeterRegistry r = registry != null ? registry : ingestMetrics.meterRegistry();
         Map<String, Double> rejected = new TreeMap<>();
         for (Counter c : r.find("prom2pg.samples.rejected").counters()) {
             rejected.merge(String.valueOf(c.getId().getTag("reason")), c.count(), Double::sum);

@@ -93,6 +93,11 @@ public class IngestMetrics implements OnCamelContextStarted, WriteListener {
         }
     }
 
+    /** The registry prom2pg's counters are in (the status page's history reads them there). */
+    public MeterRegistry meterRegistry() {
+        return registry();
+    }
+
     private MeterRegistry registry() {
         if (registry == null) {
             bind(new SimpleMeterRegistry());

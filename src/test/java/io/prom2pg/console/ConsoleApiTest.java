@@ -77,10 +77,14 @@ class ConsoleApiTest {
             more.addTimeseries(series("__name__", "console_status_load", "i", String.valueOf(i)).addSamples(sample(System.currentTimeMillis(), i)));
         }
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), more.build()).statusCode());
-        Await.until(() -> {
-            JsonNode s = json("/console/api/status");
-            return sum(s.at("/history/written")) > 0 && s.at("/storage/head_bytes").isNumber();
-        }, Duration.ofSeconds(20), "the history shows the writes and the storage sizes are read: " + get("/console/api/status").body());
+        try {
+            Await.until(() -> {
+                JsonNode s = json("/console/api/status");
+                return sum(s.at("/history/written")) > 0 && s.at("/storage/head_bytes").isNumber();
+            }, Duration.ofSeconds(20), "the history shows the writes and the storage sizes are read");
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ": " + get("/console/api/status").body(), e);
+        }
         JsonNode status = json("/console/api/status");
         assertTrue(status.get("ready").asBoolean());
         assertEquals("UP", status.get("readiness").asText());

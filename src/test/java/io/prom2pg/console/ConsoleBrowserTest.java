@@ -134,7 +134,7 @@ class ConsoleBrowserTest {
         assertEquals(String.valueOf(ConsoleData.REQUESTS_SERIES + ConsoleData.UP_SERIES + 6 + 10), text("series-total"),
                 "12 + 3 demo series, 1 temperature, 4 metering, 1 HA, 10 of the writes above");
         List<WebElement> routes = browser.findElements(By.cssSelector("#maintenance-table tbody tr"));
-        assertEquals(6, routes.size(), "every maintenance route");
+        assertEquals(7, routes.size(), "every maintenance route");
         assertTrue(browser.findElement(By.id("ha-table")).getText().contains("prometheus-k8s-0"), "the HA cluster's leader");
         assertTrue(browser.findElement(By.id("storage-table")).getText().contains("series"), "storage per table");
         screenshot("status");
