@@ -33,7 +33,9 @@ class AuthenticationTest {
     @Test
     void should_refuse_missing_or_wrong_credentials_and_accept_basic_and_rotated_bearer_ones() throws Exception {
         Path users = Files.createTempFile("users", ".txt");
-        Files.writeString(users, "prometheus:" + BCrypt.withDefaults().hashToString(10, "s3cret".toCharArray()) + "\n");
+        Files.writeString(users, "prometheus:" + BCrypt.withDefaults().hashToString(10, "s3cret".toCharArray()) + "\n"
+                // "ops:~secret~" is b3BzOn5zZWNyZXR+ in base64: a '+' that no decoding may turn into a space
+                + "ops:" + BCrypt.withDefaults().hashToString(10, "~secret~".toCharArray()) + "\n");
         Path tokens = Files.createTempFile("tokens", ".txt");
         Files.writeString(tokens, "# tokens\ntoken-one\n");
         Map<String, String> auth = Map.of("prom2pg.auth.enabled", "true", "prom2pg.auth.basic-users-file", users.toString(),
@@ -66,6 +68,12 @@ class AuthenticationTest {
             assertEquals(200, HTTP.send(HttpRequest.newBuilder(prom2pg.uri("/console/api/status")).header("Authorization",
                     basic("prometheus", "s3cret")).GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode(),
                     "and opens with them (a browser asks for them on the 401's Basic challenge)");
+            assertEquals("Basic b3BzOn5zZWNyZXR+", basic("ops", "~secret~"));
+            for (String path : new String[] {"/console/api/cardinality?metric=a%2Bb", "/api/v1/reports/metering_pod_hourly?start=0&end=10"}) {
+                assertEquals(200, HTTP.send(HttpRequest.newBuilder(prom2pg.uri(path)).header("Authorization", basic("ops", "~secret~"))
+                        .header("Cookie", "theme=50%; other=%zz").GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode(),
+                        path + ": a credential with '+' in its base64, and headers that are not percent-encoded, as sent");
+            }
             assertEquals(200, prom2pg.management("/observe/health/ready").statusCode(), "probes stay open");
             assertTrue(prom2pg.metric("prom2pg_auth_failures_total{reason=\"bad_password\"}") >= 2);
             String logs = prom2pg.management("/observe/metrics").body();

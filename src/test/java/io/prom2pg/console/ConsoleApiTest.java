@@ -192,6 +192,8 @@ class ConsoleApiTest {
         assertEquals(20.0, points.get(0).get(1).asDouble(), 1e-12);
         assertEquals(ConsoleData.EXPLORE_POINTS, a.get("samples").asLong());
         assertEquals(0, json("/console/api/query?match=" + encode("console_demo_temperature{room!~\"a\"}")).get("series").size());
+        assertEquals(1, json("/console/api/query?match=console_demo_temperature%7Bjob%3D%22shop%22,room%3D%22a%22%7D&start="
+                + (now - 3600)).get("series").size(), "a literal comma in the query, as curl -g sends it");
 
         HttpResponse<String> badSelector = get("/console/api/query?match=" + encode("up{job=\"x\""));
         assertEquals(400, badSelector.statusCode());
