@@ -26,8 +26,11 @@
     const h = s.history || {};
     P.setText('received', P.num(last(h.received)));
     P.setText('written', P.num(last(h.written)));
-    const rejected = Object.values(h.rejected || {}).reduce((sum, v) => sum + (last(v) || 0), 0);
-    P.setText('rejected', 'samples/s · rejected ' + P.num(rejected) + '/s');
+    // an HA follower's copies and a retry's repeats are not stored by design: not refusals
+    const refused = Object.entries(h.rejected || {})
+      .filter(([reason]) => reason !== 'ha_follower' && reason !== 'duplicate')
+      .reduce((sum, [, v]) => sum + (last(v) || 0), 0);
+    P.setText('rejected', 'samples/s · refused ' + P.num(refused) + '/s');
 
     const series = s.series || {};
     P.setText('series-total', P.num(series.total));
@@ -124,7 +127,12 @@
       drawCards(s);
       drawCharts(s);
       drawTables(s);
-      P.clearError();
+      // the database part failed while the rest answered: say so rather than show empty tables
+      if (s.database_error) {
+        P.showError(new Error('database: ' + s.database_error));
+      } else {
+        P.clearError();
+      }
     } catch (e) {
       P.showError(e);
     } finally {

@@ -6,8 +6,8 @@ import java.util.function.Function;
 
 /**
  * The console's answers kept for {@code prom2pg.console.cache-ms}: a page reloaded, or opened by
- * several people, runs its queries once per period. At most 64 keys (a metric's labels are one key
- * each), the least recently used dropped first.
+ * several people, runs its queries once per period. At most 64 keys (a metric's labels, a month's
+ * chargeback are one key each), the least recently used dropped first.
  */
 final class Cached<K, V> {
 
@@ -20,6 +20,7 @@ final class Cached<K, V> {
             return size() > 64;
         }
     };
+    private final Map<K, Object> locks = new java.util.HashMap<>();
     private volatile long maxAgeMillis;
 
     Cached(long maxAgeMillis) {
@@ -30,19 +31,39 @@ final class Cached<K, V> {
         this.maxAgeMillis = millis;
     }
 
-    /** The value read at most the period ago, else read now (outside the lock: two readers may both read). */
+    /**
+     * The value read at most the period ago, else read now; readers of one key wait for the one
+     * that reads it rather than running the same query beside it.
+     */
     V get(K key, Function<K, V> read) {
-        long now = System.currentTimeMillis();
+        Object lock;
         synchronized (entries) {
             Entry<V> e = entries.get(key);
-            if (e != null && now - e.readAt() < maxAgeMillis) {
+            if (e != null && System.currentTimeMillis() - e.readAt() < maxAgeMillis) {
                 return e.value();
             }
+            lock = locks.computeIfAbsent(key, k -> new Object());
         }
-        V value = read.apply(key);
-        synchronized (entries) {
-            entries.put(key, new Entry<>(value, now));
+        synchronized (lock) {
+            synchronized (entries) {
+                Entry<V> e = entries.get(key);
+                if (e != null && System.currentTimeMillis() - e.readAt() < maxAgeMillis) {
+                    return e.value();
+                }
+            }
+            long readAt = System.currentTimeMillis();
+            V value = null;
+            try {
+                value = read.apply(key);
+                return value;
+            } finally {
+                synchronized (entries) {
+                    if (value != null) {
+                        entries.put(key, new Entry<>(value, readAt));
+                    }
+                    locks.remove(key);
+                }
+            }
         }
-        return value;
     }
 }

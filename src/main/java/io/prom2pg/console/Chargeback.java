@@ -48,9 +48,14 @@ public class Chargeback {
     }
 
     private ConsoleDb consoleDb;
+    private final Cached<String, Month> cache = new Cached<>(15_000);
 
     public void setConsoleDb(ConsoleDb consoleDb) {
         this.consoleDb = consoleDb;
+    }
+
+    public void setCacheMillis(long cacheMillis) {
+        cache.maxAge(cacheMillis);
     }
 
     /** The month asked for, or the newest month with rollups (this month when there are none). */
@@ -64,7 +69,8 @@ public class Chargeback {
             }
         }
         YearMonth chosen = asked;
-        return consoleDb.read("reading the chargeback", (c, schema) -> month(c, schema, chosen));
+        return cache.get(chosen == null ? "" : chosen.toString(),
+                k -> consoleDb.read("reading the chargeback", (c, schema) -> month(c, schema, chosen)));
     }
 
     private Month month(Connection c, String schema, YearMonth asked) throws SQLException {

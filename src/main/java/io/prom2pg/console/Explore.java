@@ -14,13 +14,16 @@ import io.prom2pg.proto.RemoteRead.ReadResponse;
 import io.prom2pg.proto.RemoteWriteV1.Label;
 import io.prom2pg.proto.RemoteWriteV1.Sample;
 import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
+import io.prom2pg.read.RemoteReader;
 import io.prom2pg.read.Selector;
 import org.apache.camel.Header;
 
 /**
  * The console's explore page asks what a remote read asks: a series selector and a time range
  * become a {@link ReadRequest} for the remote reader (same matchers, same
- * {@code prom2pg.read.max-samples} bound), whose answer becomes points for a line chart.
+ * {@code prom2pg.read.max-samples} bound), read on a console connection (its statement timeout)
+ * and at most {@code prom2pg.console.explore-max-series} series; the answer becomes points for a
+ * line chart.
  */
 public class Explore {
 
@@ -32,10 +35,34 @@ public class Explore {
     public record Answer(List<Series> series, long samples, int maxSamples) {
     }
 
+    /** Times outside years 0000-9999 are refused (RFC 3339's range; past it a bound would overflow). */
+    private static final long MIN_MILLIS = -62_167_219_200_000L;
+    private static final long MAX_MILLIS = 253_402_300_799_999L;
+
     private int maxSamples = 500_000;
+    private int maxSeries = 1000;
+    private RemoteReader remoteReader;
+    private ConsoleDb consoleDb;
 
     public void setMaxSamples(int maxSamples) {
         this.maxSamples = maxSamples;
+    }
+
+    public void setMaxSeries(int maxSeries) {
+        this.maxSeries = maxSeries;
+    }
+
+    public void setRemoteReader(RemoteReader remoteReader) {
+        this.remoteReader = remoteReader;
+    }
+
+    public void setConsoleDb(ConsoleDb consoleDb) {
+        this.consoleDb = consoleDb;
+    }
+
+    /** The remote read, on a console connection: bounded in time, series and samples. */
+    public ReadResponse read(ReadRequest request) {
+        return consoleDb.read("exploring", (c, schema) -> remoteReader.read(c, request, maxSeries));
     }
 
     /** The remote read request for {@code match} over [start, end] (RFC 3339 or Unix seconds; end defaults to now, start to an hour before it). */
@@ -72,11 +99,13 @@ public class Explore {
 
     private static long millis(String name, String value) {
         try {
-            if (value.matches("-?[0-9]+(\\.[0-9]+)?")) {
-                return (long) (Double.parseDouble(value) * 1000);
+            double ms = value.matches("-?[0-9]+(\\.[0-9]+)?") ? Double.parseDouble(value) * 1000
+                    : OffsetDateTime.parse(value).toInstant().toEpochMilli();
+            if (ms < MIN_MILLIS || ms > MAX_MILLIS) {
+                throw new InvalidRequestException(name + " is outside the years 0000-9999");
             }
-            return OffsetDateTime.parse(value).toInstant().toEpochMilli();
-        } catch (DateTimeParseException | NumberFormatException e) {
+            return (long) ms;
+        } catch (DateTimeParseException | NumberFormatException | ArithmeticException e) {
             throw new InvalidRequestException(name + " must be RFC 3339 or Unix seconds, not '"
                     + value.replaceAll("[^\\x20-\\x7e]", "?") + "'");
         }

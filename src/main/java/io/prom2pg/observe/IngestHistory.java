@@ -52,8 +52,9 @@ public class IngestHistory {
 
     /** How often a reading is taken; the ring holds an hour of them. */
     public synchronized void setIntervalMillis(long intervalMillis) {
-        if (intervalMillis < 100) {
-            throw new IllegalArgumentException("prom2pg.console.history-interval-ms must be at least 100, not " + intervalMillis);
+        if (intervalMillis < 100 || intervalMillis > 1_800_000) {
+            throw new IllegalArgumentException("prom2pg.console.history-interval-ms must be from 100 to 1800000 (30 min), not "
+                    + intervalMillis);
         }
         this.intervalMillis = intervalMillis;
         ring = new Reading[(int) (3_600_000 / intervalMillis) + 1];
@@ -102,12 +103,18 @@ public class IngestHistory {
         return r.find(counter).counters().stream().mapToDouble(Counter::count).sum();
     }
 
-    /** The rates of the last hour: one entry per interval between two readings. */
-    public synchronized Rates rates() {
+    /** The readings held, oldest first. */
+    synchronized List<Reading> readings() {
         List<Reading> readings = new ArrayList<>(size);
         for (int k = 0; k < size; k++) {
             readings.add(ring[(next - size + k + ring.length) % ring.length]);
         }
+        return readings;
+    }
+
+    /** The rates of the last hour: one entry per interval between two readings. */
+    public synchronized Rates rates() {
+        List<Reading> readings = readings();
         List<Long> time = new ArrayList<>();
         List<Double> received = new ArrayList<>();
         List<Double> written = new ArrayList<>();

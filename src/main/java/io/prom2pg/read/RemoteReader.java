@@ -57,15 +57,27 @@ public class RemoteReader {
     }
 
     public ReadResponse read(ReadRequest request) {
+        try (Connection c = dataSource.getConnection()) {
+            return read(c, request, Integer.MAX_VALUE - 1);
+        } catch (SQLException e) {
+            throw new StorageUnavailableException("remote read failed: " + Sql.oneLine(e), e);
+        }
+    }
+
+    /**
+     * The same read on a connection the caller holds (the console's, bounded by its statement
+     * timeout), matching at most {@code maxSeries} series per query.
+     */
+    public ReadResponse read(Connection c, ReadRequest request, int maxSeries) {
         if (!request.getAcceptedResponseTypesList().isEmpty()
                 && !request.getAcceptedResponseTypesList().contains(ReadRequest.ResponseType.SAMPLES)) {
             throw new InvalidRequestException("only the SAMPLES response type is supported; accept it in the request");
         }
         ReadResponse.Builder response = ReadResponse.newBuilder();
         int[] budget = {maxSamples};
-        try (Connection c = dataSource.getConnection()) {
+        try {
             for (Query query : request.getQueriesList()) {
-                response.addResults(query(c, query, budget));
+                response.addResults(query(c, query, budget, maxSeries));
             }
         } catch (SQLException e) {
             if (INVALID_REGEX.equals(e.getSQLState())) {
@@ -76,17 +88,22 @@ public class RemoteReader {
         return response.build();
     }
 
-    private QueryResult query(Connection c, Query query, int[] budget) throws SQLException {
+    private QueryResult query(Connection c, Query query, int[] budget, int maxSeries) throws SQLException {
         SeriesMatch match = SeriesMatch.of(query.getMatchersList());
         Map<Long, TimeSeries.Builder> series = new LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT id, metric_name, labels::text FROM " + schema
-                + ".series WHERE " + match.where())) {
+                + ".series WHERE " + match.where() + " LIMIT ?")) {
             int i = 1;
             for (String p : match.parameters()) {
                 ps.setString(i++, p);
             }
+            ps.setInt(i, maxSeries + 1);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
+                    if (series.size() == maxSeries) {
+                        throw new ReadLimitException("the selector matches more than " + maxSeries
+                                + " series (prom2pg.console.explore-max-series): narrow its matchers");
+                    }
                     series.put(rs.getLong(1), TimeSeries.newBuilder().addAllLabels(labels(rs.getString(2), rs.getString(3))));
                 }
             }

@@ -62,6 +62,10 @@ public final class Selector {
         if (matchers.isEmpty()) {
             throw error("a selector needs a metric name or at least one label matcher");
         }
+        if (matchers.stream().allMatch(Selector::matchesEmpty)) {
+            throw new InvalidRequestException("a selector needs at least one matcher that does not match the empty string"
+                    + " (as in PromQL): " + printable(text));
+        }
         return matchers;
     }
 
@@ -107,23 +111,41 @@ public final class Selector {
         throw error("expected one of = != =~ !~");
     }
 
+    /**
+     * A quoted string: "..." and '...' with Go's escapes (backslash-x NN and octal NNN are bytes of
+     * UTF-8, backslash-u and -U code points; only the string's own quote is escaped), `...` raw.
+     * PromQL's rules.
+     */
     private String string() {
         char quote = peek();
         if (quote != '"' && quote != '\'' && quote != '`') {
             throw error("expected a quoted string");
         }
         at++;
-        StringBuilder s = new StringBuilder();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         while (true) {
             if (at >= text.length()) {
                 throw error("unterminated string");
             }
-            char c = text.charAt(at++);
+            int c = text.codePointAt(at);
+            at += Character.charCount(c);
             if (c == quote) {
-                return s.toString();
+                try {
+                    return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                            .decode(java.nio.ByteBuffer.wrap(bytes.toByteArray())).toString();
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    throw error("the string's escapes are not UTF-8");
+                }
             }
-            if (c != '\\' || quote == '`') {
-                s.append(c);
+            if (quote == '`') {
+                utf8(bytes, c);
+                continue;
+            }
+            if (c == '\n') {
+                throw error("a newline in a quoted string");
+            }
+            if (c != '\\') {
+                utf8(bytes, c);
                 continue;
             }
             if (at >= text.length()) {
@@ -131,29 +153,82 @@ public final class Selector {
             }
             char e = text.charAt(at++);
             switch (e) {
-                case 'n' -> s.append('\n');
-                case 't' -> s.append('\t');
-                case 'r' -> s.append('\r');
-                case 'a' -> s.append('\u0007');
-                case 'b' -> s.append('\b');
-                case 'f' -> s.append('\f');
-                case 'v' -> s.append('\u000b');
-                case '\\', '"', '\'' -> s.append(e);
-                case 'u', 'U', 'x' -> {
-                    int digits = e == 'u' ? 4 : e == 'U' ? 8 : 2;
-                    if (at + digits > text.length()) {
-                        throw error("short \\" + e + " escape");
+                case 'n' -> bytes.write('\n');
+                case 't' -> bytes.write('\t');
+                case 'r' -> bytes.write('\r');
+                case 'a' -> bytes.write(7);
+                case 'b' -> bytes.write('\b');
+                case 'f' -> bytes.write('\f');
+                case 'v' -> bytes.write(11);
+                case '\\' -> bytes.write('\\');
+                case 'x' -> bytes.write(number(2, 16, e));
+                case 'u' -> utf8(bytes, codePoint(number(4, 16, e)));
+                case 'U' -> utf8(bytes, codePoint(number(8, 16, e)));
+                case '0', '1', '2', '3', '4', '5', '6', '7' -> {
+                    at--;
+                    int octal = number(3, 8, e);
+                    if (octal > 255) {
+                        throw error("octal escape above \\377");
                     }
-                    try {
-                        s.appendCodePoint(Integer.parseInt(text.substring(at, at + digits), 16));
-                    } catch (IllegalArgumentException ex) {
-                        throw error("bad \\" + e + " escape");
-                    }
-                    at += digits;
+                    bytes.write(octal);
                 }
-                default -> throw error("unknown escape \\" + e);
+                default -> {
+                    if (e != quote) {
+                        throw error("unknown escape \\" + e);
+                    }
+                    bytes.write(e);
+                }
             }
         }
+    }
+
+    /** Exactly {@code digits} digits of the radix (no sign, no fewer). */
+    private int number(int digits, int radix, char escape) {
+        if (at + digits > text.length()) {
+            throw error("short \\" + escape + " escape");
+        }
+        long n = 0;
+        for (int k = 0; k < digits; k++) {
+            int d = Character.digit(text.charAt(at + k), radix);
+            if (d < 0) {
+                throw error("bad \\" + escape + " escape");
+            }
+            n = n * radix + d;
+        }
+        at += digits;
+        return n > Integer.MAX_VALUE ? -1 : (int) n;
+    }
+
+    private int codePoint(int c) {
+        if (c < 0 || c > Character.MAX_CODE_POINT || (c >= 0xD800 && c <= 0xDFFF)) {
+            throw error("escape is not a Unicode code point");
+        }
+        return c;
+    }
+
+    private static void utf8(java.io.ByteArrayOutputStream bytes, int codePoint) {
+        bytes.writeBytes(new String(Character.toChars(codePoint)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * As in PromQL, a selector whose every matcher also matches the empty string would select
+     * every series ({@code {job=~".*"}}): refused. A regex Java cannot read is left to PostgreSQL.
+     */
+    private static boolean matchesEmpty(LabelMatcher m) {
+        return switch (m.getType()) {
+            case EQ -> m.getValue().isEmpty();
+            case NEQ -> !m.getValue().isEmpty();
+            case RE, NRE -> {
+                boolean re;
+                try {
+                    re = java.util.regex.Pattern.compile(SeriesMatch.anchored(m.getValue())).matcher("").matches();
+                } catch (java.util.regex.PatternSyntaxException e) {
+                    yield false;
+                }
+                yield m.getType() == LabelMatcher.Type.RE ? re : !re;
+            }
+            default -> false;
+        };
     }
 
     private char peek() {
@@ -164,12 +239,18 @@ public final class Selector {
     }
 
     private void space() {
-        while (at < text.length() && Character.isWhitespace(text.charAt(at))) {
+        while (at < text.length() && (text.charAt(at) == ' ' || text.charAt(at) == '\t' || text.charAt(at) == '\n' || text.charAt(at) == '\r')) {
             at++;
         }
     }
 
     private InvalidRequestException error(String what) {
-        return new InvalidRequestException("bad series selector at character " + (at + 1) + ": " + what + " in " + text);
+        return new InvalidRequestException("bad series selector at character " + (at + 1) + ": " + what + " in " + printable(text));
+    }
+
+    /** The selector as it may go into a log line: printable ASCII, at most 200 characters. */
+    private static String printable(String text) {
+        String s = text.replaceAll("[^\\x20-\\x7e]", "?");
+        return s.length() > 200 ? s.substring(0, 200) + "..." : s;
     }
 }

@@ -13,7 +13,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,7 +44,11 @@ class ConsoleApiTest {
             "prom2pg.console.history-interval-ms", "200",
             "prom2pg.console.cache-ms", "0",
             "prom2pg.storage.size-interval-ms", "500",
-            "prom2pg.read.max-samples", "200"));
+            "prom2pg.read.max-samples", "130",
+            "prom2pg.console.explore-max-series", "20",
+            "prom2pg.console.cardinality-max-series", "11",
+            "prom2pg.console.statement-timeout-ms", "1500",
+            "prom2pg.console.max-queries", "2"));
 
     @BeforeAll
     static void seed() throws Exception {
@@ -72,6 +82,8 @@ class ConsoleApiTest {
 
     @Test
     void should_show_the_last_hour_of_ingest_readiness_series_routes_and_storage() throws Exception {
+        // the history's first readings are taken before the writes it is to show
+        Await.until(() -> json("/console/api/status").at("/history/time").size() >= 1, Duration.ofSeconds(10), "a first interval");
         WriteRequest.Builder more = WriteRequest.newBuilder();
         for (int i = 0; i < 10; i++) {
             more.addTimeseries(series("__name__", "console_status_load", "i", String.valueOf(i)).addSamples(sample(System.currentTimeMillis(), i)));
@@ -130,7 +142,11 @@ class ConsoleApiTest {
         assertEquals(ConsoleData.REQUESTS_SERIES, top.at("/metrics/0/series").asLong());
         JsonNode metric = json("/console/api/cardinality?metric=console_demo_requests_total");
         assertEquals(ConsoleData.REQUESTS_SERIES, metric.get("series").asLong());
-        assertFalse(metric.get("truncated").asBoolean());
+        // prom2pg.console.cardinality-max-series is 11 here: 11 of the 12 series read, and it says so
+        // (every pod and code still among them: each pod has two series)
+        assertTrue(metric.get("truncated").asBoolean());
+        assertEquals(11, metric.get("scanned").asLong());
+        assertFalse(json("/console/api/cardinality?metric=console_demo_up").get("truncated").asBoolean());
         JsonNode labels = metric.get("labels");
         assertEquals("pod", labels.get(0).get("name").asText(), labels.toString());
         assertEquals(6, labels.get(0).get("values").asLong());
@@ -200,10 +216,52 @@ class ConsoleApiTest {
         assertTrue(badSelector.body().contains("bad series selector"), badSelector.body());
         HttpResponse<String> badRegex = get("/console/api/query?match=" + encode("up{job=~\"(\"}"));
         assertEquals(400, badRegex.statusCode(), badRegex.body());
-        HttpResponse<String> tooMany = get("/console/api/query?match=" + encode("{__name__=~\".+\"}") + "&start=0&end=" + now);
-        assertEquals(400, tooMany.statusCode(), "more than prom2pg.read.max-samples (200)");
+        HttpResponse<String> tooMany = get("/console/api/query?match=" + encode("{job=\"shop\"}") + "&start=0&end=" + now);
+        assertEquals(400, tooMany.statusCode(), "16 series, 135 samples: more than prom2pg.read.max-samples (130)");
         assertTrue(tooMany.body().contains("prom2pg.read.max-samples"), tooMany.body());
+        HttpResponse<String> tooWide = get("/console/api/query?match=" + encode("{__name__=~\".+\"}") + "&start=0&end=" + now);
+        assertEquals(400, tooWide.statusCode(), "more series than prom2pg.console.explore-max-series (20)");
+        assertTrue(tooWide.body().contains("more than 20 series"), tooWide.body());
+        HttpResponse<String> everything = get("/console/api/query?match=" + encode("{job=~\".*\"}"));
+        assertEquals(400, everything.statusCode());
+        assertTrue(everything.body().contains("does not match the empty string"), everything.body());
+        assertEquals(400, get("/console/api/query?match=up&end=99999999999999999999").statusCode(), "a time past year 9999");
         assertEquals(400, get("/console/api/query?match=up&start=yesterday").statusCode());
+    }
+
+    @Test
+    void should_cancel_a_console_query_at_its_statement_timeout_and_keep_answering_the_rest() throws Exception {
+        try (Connection c = DriverManager.getConnection(prom2pg.jdbcUrl())) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                // a DDL of another session holds the series table: every console read of it waits
+                s.execute("LOCK TABLE " + prom2pg.schema + ".series IN ACCESS EXCLUSIVE MODE");
+            }
+            long t0 = System.nanoTime();
+            HttpResponse<String> blocked = get("/console/api/cardinality?metric=console_demo_up");
+            assertEquals(503, blocked.statusCode(), blocked.body());
+            assertTrue(blocked.body().contains("took longer than prom2pg.console.statement-timeout-ms (1500 ms)"), blocked.body());
+            assertTrue(System.nanoTime() - t0 < 8_000_000_000L, "cancelled at the timeout, not at the lock timeout");
+            // three at once, two allowed (prom2pg.console.max-queries): the third is told so after a second
+            List<CompletableFuture<HttpResponse<String>>> three = new ArrayList<>();
+            for (String metric : new String[] {"a", "b", "c"}) {
+                three.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + prom2pg.httpPort
+                        + "/console/api/cardinality?metric=" + metric)).GET().build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            List<String> bodies = new ArrayList<>();
+            for (CompletableFuture<HttpResponse<String>> r : three) {
+                assertEquals(503, r.get().statusCode());
+                bodies.add(r.get().body());
+            }
+            assertEquals(1, bodies.stream().filter(b -> b.contains("prom2pg.console.max-queries")).count(), bodies.toString());
+            assertEquals(2, bodies.stream().filter(b -> b.contains("statement-timeout-ms")).count(), bodies.toString());
+            JsonNode status = json("/console/api/status");
+            assertTrue(status.get("database_error").asText().contains("statement-timeout-ms"), status.toString());
+            assertTrue(status.at("/history/time").size() > 0, "the in-memory part still answers");
+            c.rollback();
+        }
+        assertEquals(200, get("/console/api/cardinality?metric=console_demo_up").statusCode(), "the connections came back clean");
+        assertTrue(json("/console/api/status").get("database_error").isNull());
     }
 
     private static double sum(JsonNode array) {

@@ -159,6 +159,12 @@ class ConsoleBrowserTest {
         assertTrue(labels.get(0).getText().contains("6"), labels.get(0).getText());
         assertEquals(3, points("labels", 0));
         screenshot("cardinality");
+
+        // a label value that is markup is shown as text, never run
+        load("cardinality.html?metric=console_demo_up");
+        assertTrue(browser.findElement(By.id("labels-table")).getText().contains(ConsoleData.MARKUP),
+                browser.findElement(By.id("labels-table")).getText());
+        assertEquals(null, js("return window.prom2pgInjected === undefined ? null : window.prom2pgInjected"));
     }
 
     @Test

@@ -51,9 +51,25 @@ class IngestHistoryTest {
         assertEquals(0.1, r.latencyP99Seconds().get(0), 1e-9);
         assertNull(r.latencyP99Seconds().get(1), "no request in the second interval");
 
-        for (int i = 3; i < 400; i++) {
+        // 90 requests at 5 ms, 10 at 50 ms: the 95th is half-way into (10 ms, 100 ms]
+        for (int i = 0; i < 90; i++) {
+            write.record(5, TimeUnit.MILLISECONDS);
+        }
+        for (int i = 0; i < 10; i++) {
+            write.record(50, TimeUnit.MILLISECONDS);
+        }
+        history.recordAt(30_000);
+        IngestHistory.Rates third = history.rates();
+        assertEquals(0.055, IngestHistory.quantile(0.95, reading(history, 2), reading(history, 3)), 1e-9);
+        assertEquals(0.01 + 0.09 * (99 - 90) / 10.0, third.latencyP99Seconds().get(2), 1e-9);
+
+        for (int i = 4; i < 400; i++) {
             history.recordAt(i * 10_000L);
         }
         assertEquals(360, history.rates().time().size(), "an hour of 10 s intervals");
+    }
+
+    private static IngestHistory.Reading reading(IngestHistory history, int index) {
+        return history.readings().get(index);
     }
 }

@@ -29,12 +29,28 @@ class SelectorTest {
         assertEquals("a\\nb", Selector.parse("{l=`a\\nb`}").get(0).getValue());
         assertEquals(List.of(matcher("__name__", Type.EQ, "up")), Selector.parse("{__name__=\"up\"}"));
         assertEquals(List.of(matcher("__name__", Type.EQ, "up")), Selector.parse("up{}"));
+        assertEquals("\u00e9\u00e9", Selector.parse("{l=\"\\xc3\\xa9\\303\\251\"}").get(0).getValue(),
+                "hex and octal escapes are the bytes of UTF-8, as in Go");
+        assertEquals("\ud83d\ude00", Selector.parse("{l=\"\\U0001F600\"}").get(0).getValue());
+        assertEquals("a\nb", Selector.parse("{l=`a\nb`}").get(0).getValue(), "a raw string may hold a newline");
+    }
+
+    @Test
+    void should_refuse_a_selector_that_would_select_every_series_as_promql_does() {
+        for (String all : new String[] {"{job=~\".*\"}", "{job=\"\"}", "{job!=\"x\"}", "{job!~\".+\"}", "{a=~\".*\", b=\"\"}"}) {
+            InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> Selector.parse(all), all);
+            assertTrue(e.getMessage().contains("does not match the empty string"), e.getMessage());
+        }
+        assertEquals(2, Selector.parse("{job=~\".*\", instance=~\".+\"}").size());
+        assertEquals(1, Selector.parse("{job!=\"\"}").size());
     }
 
     @Test
     void should_refuse_what_is_not_a_selector_saying_where() {
         for (String bad : new String[] {"", "  ", "{}", "up{job=\"x\"", "up{job=x}", "up{job~\"x\"}", "up{job=\"x\" mode=\"y\"}",
-            "up{9=\"x\"}", "up{job=\"x\\q\"}", "rate(up[5m])", "up}", "up{job=\"x\"} extra", "up{job=\"\\u00\"}"}) {
+            "up{9=\"x\"}", "up{job=\"x\\q\"}", "rate(up[5m])", "up}", "up{job=\"x\"} extra", "up{job=\"\\u00\"}",
+            "up{job=\"it\\'s\"}", "up{job=\"a\nb\"}", "up{job=\"\\u+041\"}", "up{job=\"\\xff\"}", "up{job=\"\\400\"}",
+            "up{job=\"\\ud800\"}"}) {
             InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> Selector.parse(bad), bad);
             assertTrue(e.getMessage().startsWith("bad series selector at character ") || e.getMessage().startsWith("match is missing"),
                     bad + ": " + e.getMessage());

@@ -25,6 +25,8 @@ public final class ConsoleData {
     public static final int UP_SERIES = 3;
     /** Points of console_demo_temperature over the last 30 minutes (every 15 s), one of them NaN. */
     public static final int EXPLORE_POINTS = 120;
+    /** A label value that would run script if a page put it into HTML. */
+    public static final String MARKUP = "<img src=x onerror=\"window.prom2pgInjected=1\">";
     static final double STALE = Double.longBitsToDouble(0x7ff0000000000002L);
 
     private ConsoleData() {
@@ -47,7 +49,7 @@ public final class ConsoleData {
             }
         }
         for (int i = 0; i < UP_SERIES; i++) {
-            demo.addTimeseries(series("__name__", "console_demo_up", "job", "shop", "instance", "host-" + i)
+            demo.addTimeseries(series("__name__", "console_demo_up", "job", "shop", "instance", "host-" + i, "note", i == 0 ? MARKUP : "ok")
                     .addSamples(sample(now - 60_000, 1)));
         }
         TimeSeries.Builder temperature = series("__name__", "console_demo_temperature", "job", "shop", "room", "a");
