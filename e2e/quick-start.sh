@@ -35,6 +35,11 @@ grep -q "prom2pg ready: remote write http://127.0.0.1:19201/api/v1/write" "$WORK
 if grep -q "Property-placeholders summary" "$WORK/prom2pg.log"; then fail "the settings summary is logged at info"; fi
 postmaster=$(head -1 "$WORK/data/postmaster.pid")
 
+log "the console from the jar: its page, its chart library and its status"
+curl -sf http://127.0.0.1:19201/console/ | grep -q "lib/echarts.min.js" || fail "no console page at /console/"
+curl -sf -o /dev/null http://127.0.0.1:19201/console/lib/echarts.min.js || fail "no chart library in the jar"
+curl -sf http://127.0.0.1:19201/console/api/status | grep -q '"ready":true' || fail "the console's status is not ready"
+
 log "a second prom2pg on the same data directory"
 code=0
 PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=19202 PROM2PG_MANAGEMENT_PORT=19877 \
