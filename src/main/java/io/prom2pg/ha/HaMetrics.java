@@ -1,4 +1,4 @@
-package io.prom2pg.observe;
+package io.prom2pg.ha;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -12,7 +12,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.prom2pg.failure.StorageUnavailableException;
-import io.prom2pg.ha.Leases;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
 import org.apache.camel.CamelContext;
