@@ -14,7 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
+
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,6 +29,7 @@ import io.prom2pg.support.Await;
 import io.prom2pg.support.ConsoleData;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.TestDatabase;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -231,7 +232,7 @@ class ConsoleApiTest {
 
     @Test
     void should_cancel_a_console_query_at_its_statement_timeout_and_keep_answering_the_rest() throws Exception {
-        try (Connection c = DriverManager.getConnection(prom2pg.jdbcUrl())) {
+        try (Connection c = TestDatabase.connect(prom2pg.jdbcUrl())) {
             c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {
                 // a DDL of another session holds the series table: every console read of it waits
