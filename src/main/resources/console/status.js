@@ -107,9 +107,10 @@
     P.fillBody('ha-table', ha.map(c => P.el('tr', {'data-cluster': c.cluster},
       P.el('td', {class: 'mono'}, c.cluster),
       P.el('td', {class: 'mono'}, c.leader),
-      P.el('td', {}, P.utc(c.lease_until), ' ',
-        P.el('span', {class: c.lease_until < now ? 'warn' : 'muted'},
-          '(' + (c.lease_until < now ? 'expired ' + P.age(c.lease_until, now) : P.age(c.lease_until, now)) + ')')),
+      // the leader's every write renews its lease: a lease that ran out means nobody writes
+      P.el('td', {}, when(c.last_write, now), ' ',
+        P.el('span', {class: c.lease_until < now ? 'warn' : 'muted', title: 'lease until ' + P.utc(c.lease_until)},
+          c.lease_until < now ? '(lease ran out ' + P.age(c.lease_until, now) + ')' : '')),
       P.el('td', {}, when(c.changed_at, now)),
       P.el('td', {}, when(c.leader_time, now)))));
     document.getElementById('ha-empty').hidden = ha.length > 0;

@@ -42,7 +42,12 @@ public class ConsoleStatus {
     public record Maintenance(String route, long runs, long failures, Long lastSuccess, Long lastFailure) {
     }
 
-    public record HaCluster(String cluster, String leader, Long leaseUntil, Long changedAt, Long leaderTime) {
+    /**
+     * An HA cluster: its leader, when that leader last wrote (each of its writes renews the lease
+     * to then + {@code prom2pg.ha.timeout-ms}), until when the lease runs, when the leader changed,
+     * and the newest sample time it stored.
+     */
+    public record HaCluster(String cluster, String leader, Long lastWrite, Long leaseUntil, Long changedAt, Long leaderTime) {
     }
 
     public record Storage(Long headBytes, Long sealedBytes, Double oldestUnsealedAgeSeconds, List<StorageSizes.TableSize> tables) {
@@ -57,6 +62,7 @@ public class ConsoleStatus {
     private MaintenanceRuns maintenanceRuns;
     private StorageMetrics storageMetrics;
     private DatabaseReadinessCheck readiness;
+    private long haTimeoutMillis = 30_000;
     private final Cached<String, FromDatabase> cache = new Cached<>(15_000);
 
     public void setConsoleDb(ConsoleDb consoleDb) {
@@ -81,6 +87,10 @@ public class ConsoleStatus {
 
     public void setCacheMillis(long cacheMillis) {
         cache.maxAge(cacheMillis);
+    }
+
+    public void setHaTimeoutMillis(long haTimeoutMillis) {
+        this.haTimeoutMillis = haTimeoutMillis;
     }
 
     public Status status() {
@@ -130,7 +140,8 @@ public class ConsoleStatus {
             }
         }
         List<HaCluster> ha = Leases.all(c, schema).stream()
-                .map(l -> new HaCluster(l.cluster(), l.leader(), millis(l.leaseUntil()), millis(l.changedAt()), millis(l.leaderTime())))
+                .map(l -> new HaCluster(l.cluster(), l.leader(), millis(l.leaseUntil()) - haTimeoutMillis, millis(l.leaseUntil()),
+                        millis(l.changedAt()), millis(l.leaderTime())))
                 .toList();
         return new FromDatabase(total, new PerMinute(minutes, counts), ha, StorageSizes.tables(c, schema));
     }

@@ -129,6 +129,9 @@ class ConsoleApiTest {
         assertEquals("prometheus=openshift", ha.get(0).get("cluster").asText(), "the cluster is named by its external labels");
         assertEquals("prometheus-k8s-0", ha.get(0).get("leader").asText());
         assertTrue(ha.get(0).get("leader_time").asLong() > System.currentTimeMillis() - 600_000, ha.toString());
+        long lastWrite = ha.get(0).get("last_write").asLong();
+        assertTrue(Math.abs(System.currentTimeMillis() - lastWrite) < 120_000, "the leader wrote in the seed, moments ago: " + ha);
+        assertEquals(30_000, ha.get(0).get("lease_until").asLong() - lastWrite, "renewed to its write + prom2pg.ha.timeout-ms");
         boolean seriesTable = false;
         for (JsonNode t : status.at("/storage/tables")) {
             seriesTable |= t.get("table").asText().equals("series") && t.get("bytes").asLong() > 0;
