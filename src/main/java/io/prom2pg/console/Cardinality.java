@@ -68,13 +68,17 @@ public class Cardinality {
         return cache.get(metric, k -> consoleDb.read("reading the labels of " + k, (c, schema) -> metric(c, schema, k)));
     }
 
-    private Top top(Connection c, String schema) throws SQLException {
-        long total;
+    /** Series in the store (the status page's total too). */
+    static long seriesTotal(Connection c, String schema) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + schema + ".series");
              ResultSet rs = ps.executeQuery()) {
             rs.next();
-            total = rs.getLong(1);
+            return rs.getLong(1);
         }
+    }
+
+    private Top top(Connection c, String schema) throws SQLException {
+        long total = seriesTotal(c, schema);
         List<MetricSeries> metrics = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT metric_name, count(*) FROM " + schema
                 + ".series GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?")) {

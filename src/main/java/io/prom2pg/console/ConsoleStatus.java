@@ -24,13 +24,8 @@ import io.prom2pg.store.StorageSizes;
 public class ConsoleStatus {
 
     /** The answer of {@code GET /console/api/status}; times are Unix milliseconds. */
-    public record Status(long now, boolean ready, String readiness, double intervalSeconds, History history, Series series,
+    public record Status(long now, boolean ready, String readiness, double intervalSeconds, IngestHistory.Rates history, Series series,
                          List<Maintenance> maintenance, List<HaCluster> ha, Storage storage, String databaseError) {
-    }
-
-    public record History(List<Long> time, List<Double> received, List<Double> written,
-                          java.util.Map<String, List<Double>> rejected, List<Double> requests,
-                          List<Double> latencyMeanSeconds, List<Double> latencyP99Seconds) {
     }
 
     public record Series(Long total, PerMinute newPerMinute) {
@@ -107,8 +102,6 @@ public class ConsoleStatus {
             dbError = notReady;
         }
         IngestHistory.Rates r = ingestHistory.rates();
-        History history = new History(r.time(), r.received(), r.written(), r.rejected(), r.requests(),
-                r.latencyMeanSeconds(), r.latencyP99Seconds());
         List<Maintenance> maintenance = maintenanceRuns.states().stream()
                 .map(s -> new Maintenance(s.route(), s.runs(), s.failures(), millis(s.lastSuccess()), millis(s.lastFailure())))
                 .toList();
@@ -117,17 +110,12 @@ public class ConsoleStatus {
         Storage storage = new Storage(sizes == null ? null : sizes.headBytes(), sizes == null ? null : sizes.sealedBytes(),
                 Double.isNaN(age) ? null : age, db == null ? List.of() : db.tables());
         return new Status(System.currentTimeMillis(), notReady == null, notReady == null ? "UP" : notReady, r.intervalSeconds(),
-                history, db == null ? new Series(null, new PerMinute(List.of(), List.of())) : new Series(db.seriesTotal(), db.newPerMinute()),
+                r, db == null ? new Series(null, new PerMinute(List.of(), List.of())) : new Series(db.seriesTotal(), db.newPerMinute()),
                 maintenance, db == null ? List.of() : db.ha(), storage, dbError);
     }
 
     private FromDatabase fromDatabase(Connection c, String schema) throws SQLException {
-        long total;
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + schema + ".series");
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            total = rs.getLong(1);
-        }
+        long total = Cardinality.seriesTotal(c, schema);
         // series_created_at_idx (BRIN) keeps this to the last hour's pages on a store of millions
         List<Long> minutes = new ArrayList<>();
         List<Long> counts = new ArrayList<>();
