@@ -1,6 +1,7 @@
 package io.prom2pg;
 
 import static io.prom2pg.support.Metering.namespaceCpu;
+import static io.prom2pg.support.Metering.headPartitions;
 import static io.prom2pg.support.Metering.relations;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -48,13 +49,16 @@ class MaintenanceRoutesTest {
                     Duration.ofSeconds(30), "metering-rollup materializes both complete hours");
             write(prom2pg, "web-2", hour, 60); // late: another pod's samples for an hour already rolled up
             Await.until(() -> namespaceCpu(prom2pg, hour) == 3600, Duration.ofSeconds(30), "the next rollups recompute the late hour");
-            String oldPartition = "samples_" + oldHour.toLocalDate().format(DateTimeFormatter.BASIC_ISO_DATE);
-            Await.until(() -> relations(prom2pg, oldPartition) == 0, Duration.ofSeconds(30), "retention drops the partition older than raw-days");
+            Await.until(() -> headPartitions(prom2pg, oldHour.toLocalDate()) == 0, Duration.ofSeconds(30),
+                    "retention drops the partitions older than raw-days");
             assertEquals(1800, namespaceCpu(prom2pg, oldHour), "the dropped day was rolled up first");
             assertEquals(121, TestDatabase.queryLong(url, "SELECT count(*) FROM " + prom2pg.schema
                     + ".metrics WHERE labels ->> 'pod' = 'web-1'"), "recent raw samples stay");
-            String ahead = "samples_" + LocalDate.now(ZoneOffset.UTC).plusDays(5).format(DateTimeFormatter.BASIC_ISO_DATE);
-            Await.until(() -> relations(prom2pg, ahead) == 1, Duration.ofSeconds(30), "partition-maintenance creates days-ahead partitions");
+            // 5 h ahead (prom2pg.partitions.ahead-ms below): the window 5 h from now, 15-minute aligned
+            long aheadWindow = (System.currentTimeMillis() + 5 * 3_600_000L) / 900_000L * 900_000L;
+            String ahead = "samples_" + DateTimeFormatter.ofPattern("yyyyMMdd_HHmm").withZone(ZoneOffset.UTC)
+                    .format(java.time.Instant.ofEpochMilli(aheadWindow - 900_000L));
+            Await.until(() -> relations(prom2pg, ahead) == 1, Duration.ofSeconds(30), "partition-maintenance creates the partitions ahead");
             Await.until(() -> ROUTES.stream().allMatch(r -> runs(prom2pg, r) >= 2), Duration.ofSeconds(30), "every maintenance route ran again");
 
             for (String route : ROUTES) {
@@ -93,8 +97,7 @@ class MaintenanceRoutesTest {
             write(prom2pg, "old-1", oldHour, 60);
             double before = runs(prom2pg, "retention");
             Await.until(() -> runs(prom2pg, "retention") >= before + 3, Duration.ofSeconds(30), "retention runs meanwhile");
-            String partition = "samples_" + oldHour.toLocalDate().format(DateTimeFormatter.BASIC_ISO_DATE);
-            assertEquals(1, relations(prom2pg, partition), "no rollup has covered it yet: kept");
+            assertEquals(5, headPartitions(prom2pg, oldHour.toLocalDate()), "no rollup has covered it yet: kept");
             assertEquals(0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"retention\"}"));
         }
     }
@@ -106,7 +109,7 @@ class MaintenanceRoutesTest {
                 "prom2pg.retention.interval-ms", "300",
                 "prom2pg.retention.delay-ms", "200",
                 "prom2pg.partitions.interval-ms", "300",
-                "prom2pg.partitions.days-ahead", "5",
+                "prom2pg.partitions.ahead-ms", "18000000",
                 "prom2pg.views.check-interval-ms", "300"));
         props.putAll(extra);
         return RunningProm2pg.start(TestDatabase.shared().jdbcUrl(), TestDatabase.newSchema("maint"), props)

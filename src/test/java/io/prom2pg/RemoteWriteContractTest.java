@@ -127,15 +127,16 @@ class RemoteWriteContractTest {
                 .build();
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
         assertEquals(List.of("1.0", "2.0"), values("test_partitions"));
-        assertEquals(1, TestDatabase.queryLong(jdbcUrl, "SELECT count(*) FROM " + prom2pg.schema + ".samples_20010101"));
-        assertEquals(1, TestDatabase.queryLong(jdbcUrl, "SELECT count(*) FROM " + prom2pg.schema + ".samples_20400101"));
+        assertEquals(1, TestDatabase.queryLong(jdbcUrl, "SELECT count(*) FROM " + prom2pg.schema + ".samples_20010101_0000"));
+        assertEquals(1, TestDatabase.queryLong(jdbcUrl, "SELECT count(*) FROM " + prom2pg.schema + ".samples_20400101_0000"));
     }
 
     @Test
     void should_create_partitions_ahead_of_the_data() throws Exception {
         TestDatabase.assumeDayPartitions();
-        String tomorrow = java.time.LocalDate.now(java.time.ZoneOffset.UTC).plusDays(2)
-                .format(java.time.format.DateTimeFormatter.BASIC_ISO_DATE);
+        // the window an hour from now: before any sample of it (prom2pg.partitions.ahead-ms, 2 h)
+        String tomorrow = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd_HHmm").withZone(java.time.ZoneOffset.UTC)
+                .format(java.time.Instant.ofEpochMilli((System.currentTimeMillis() + 3_600_000L) / 900_000L * 900_000L));
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         long found = 0;
         while (found == 0 && System.nanoTime() < deadline) {
@@ -143,7 +144,7 @@ class RemoteWriteContractTest {
                     + " WHERE n.nspname = '" + prom2pg.schema + "' AND c.relname = 'samples_" + tomorrow + "'");
             Thread.sleep(100);
         }
-        assertEquals(1, found, "partition samples_" + tomorrow + " exists before any sample of that day");
+        assertEquals(1, found, "partition samples_" + tomorrow + " exists before any sample of that window");
     }
 
     @Test

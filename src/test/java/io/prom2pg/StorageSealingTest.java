@@ -27,6 +27,7 @@ import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
 import io.prom2pg.support.Await;
 import io.prom2pg.support.RemoteWrite;
 import io.prom2pg.support.RunningProm2pg;
+import io.prom2pg.support.Metering;
 import io.prom2pg.support.TestDatabase;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,9 +35,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The two tiers through the running routes: the storage-sealing route (a 300 ms timer) packs a
- * past day's samples into blocks and drops its partition; every reader (the metrics view, remote
- * read) sees the same values, bit for bit; a retried request adds nothing and a late sample lands
- * once, also after the day was sealed.
+ * past 4-hour window's samples into blocks and drops its partitions; every reader (the metrics
+ * view, remote read) sees the same values, bit for bit; a retried request adds nothing and a late
+ * sample lands once, also after the window was sealed.
  */
 class StorageSealingTest {
 
@@ -51,7 +52,7 @@ class StorageSealingTest {
             "prom2pg.storage.seal-delay-ms", "300",
             "prom2pg.storage.size-interval-ms", "200"));
 
-    /** Three days ago, 01:00 UTC: past the default 36 h. */
+    /** Three days ago, 01:00 UTC (the window 00:00-04:00): past the default 2 h after its window. */
     static final LocalDate DAY = LocalDate.now(ZoneOffset.UTC).minusDays(3);
     static final long T0 = DAY.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli() + 3_600_000L;
     static final long STALE = 0x7ff0000000000002L;
@@ -63,7 +64,7 @@ class StorageSealingTest {
         WriteRequest request = request("sealed_mix", T0);
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
         awaitSealed();
-        assertEquals(2, blocks("sealed_mix"), "one block per series and day");
+        assertEquals(2, blocks("sealed_mix"), "one block per series and window");
         assertEquals("p", TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT string_agg(DISTINCT attcompression::text, ',')"
                 + " FROM pg_attribute WHERE attrelid = '" + prom2pg.schema + ".sample_blocks_" + DAY.format(DateTimeFormatter.BASIC_ISO_DATE)
                 + "'::regclass AND attname IN ('time_offsets', 'value_ints', 'vals')"), "pglz, as measured");
@@ -73,9 +74,9 @@ class StorageSealingTest {
 
         // Prometheus retries what it is not sure of: nothing is added, before or after the next seal
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
-        assertEquals(sent, viewBits("sealed_mix"), "a retried request adds nothing to a sealed day");
+        assertEquals(sent, viewBits("sealed_mix"), "a retried request adds nothing to a sealed window");
 
-        // a late sample of the sealed day lands in the head at once, then in the blocks
+        // a late sample of the sealed window lands in the head at once, then in the blocks
         WriteRequest late = WriteRequest.newBuilder()
                 .addTimeseries(series("__name__", "sealed_mix", "i", "0").addSamples(sample(T0 + 30 * 60_000L, 42)))
                 .build();
@@ -111,7 +112,7 @@ class StorageSealingTest {
         assertEquals(sent, viewBits("sealed_shapes"), "the metrics view");
         assertEquals(sent, remoteReadBits("sealed_shapes", T0 - 60_000L, T0 + 2 * 3_600_000L), "remote read");
 
-        // a stale marker arriving late for the sealed day: the counter's block goes back to floats
+        // a stale marker arriving late for the sealed window: the counter's block goes back to floats
         WriteRequest late = WriteRequest.newBuilder().addTimeseries(series("__name__", "sealed_shapes", "i", "0")
                 .addSamples(sample(T0 + 240 * 15_000L, Double.longBitsToDouble(STALE)))).build();
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), late).statusCode());
@@ -133,7 +134,7 @@ class StorageSealingTest {
 
     @Test
     void should_give_the_same_metering_answer_from_the_sealed_tier() throws Exception {
-        // 0.5 cores requested for 2 h of the sealed day, one sample a minute: 1 core-hour per hour
+        // 0.5 cores requested for 2 h of a sealed window, one sample a minute: 1 core-hour per hour
         TimeSeries.Builder ts = series("__name__", "metering:pod_request_cpu_cores", "namespace", "sealed", "pod", "p-1", "node", "n1");
         long h0 = T0 + 3 * 3_600_000L;
         for (int i = 0; i <= 120; i++) {
@@ -167,9 +168,9 @@ class StorageSealingTest {
         double sealedBefore;
         try {
             assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("sealed_metrics", T0)).statusCode());
-            // the day sent ended two days ago and waits in the head
+            // the window sent ended more than two days ago and waits in the head
             Await.until(() -> prom2pg.metric("prom2pg_storage_oldest_unsealed_age_seconds") >= 2 * 86_400,
-                    Duration.ofSeconds(30), "the lag of the day in the head");
+                    Duration.ofSeconds(30), "the lag of the window in the head");
             assertTrue(prom2pg.metric("prom2pg_storage_bytes{tier=\"head\"}") > 0);
             sealedBefore = prom2pg.metric("prom2pg_storage_sealed_samples_total");
         } finally {
@@ -177,9 +178,9 @@ class StorageSealingTest {
         }
         awaitSealed();
         Await.until(() -> prom2pg.metric("prom2pg_storage_sealed_samples_total") == sealedBefore + 2 * VALUES.length,
-                Duration.ofSeconds(30), "the samples of the day counted once sealed");
-        // nothing in the head is older than the default 36 h any more
-        Await.until(() -> prom2pg.metric("prom2pg_storage_oldest_unsealed_age_seconds") < 129_600, Duration.ofSeconds(30),
+                Duration.ofSeconds(30), "the samples of the window counted once sealed");
+        // nothing in the head ended more than the default 2 h ago any more
+        Await.until(() -> prom2pg.metric("prom2pg_storage_oldest_unsealed_age_seconds") < 7_200, Duration.ofSeconds(30),
                 "the lag gone");
         assertTrue(prom2pg.metric("prom2pg_storage_bytes{tier=\"sealed\"}") > 0);
         assertTrue(prom2pg.metric("prom2pg_storage_seal_runs_total") > 0);
@@ -212,9 +213,7 @@ class StorageSealingTest {
     }
 
     private static void awaitSealed() throws Exception {
-        String part = prom2pg.schema + ".samples_" + DAY.format(DateTimeFormatter.BASIC_ISO_DATE);
-        Await.until(() -> TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT to_regclass('" + part + "')") == null,
-                Duration.ofSeconds(30), "the day's partition sealed and dropped");
+        Await.until(() -> Metering.headPartitions(prom2pg, DAY) == 0, Duration.ofSeconds(30), "the day's partitions sealed and dropped");
     }
 
     private static long blocks(String metric) throws Exception {

@@ -3,6 +3,7 @@ package io.prom2pg;
 import static io.prom2pg.support.RemoteWrite.sample;
 import static io.prom2pg.support.RemoteWrite.series;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
 import java.sql.Statement;
@@ -73,8 +74,14 @@ class StorageUpgradeTest {
             assertEquals(before, fingerprint(url, schema, "SELECT b.time, b.series_id, b.value FROM " + schema
                     + ".samples_between('-infinity', 'infinity') b JOIN " + schema + ".series s ON s.id = b.series_id"
                     + " WHERE s.metric_name = 'upgraded'"), "every old sample, bit for bit, once");
-            assertEquals(SERIES * 4L, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"),
-                    "the four past days of each series sealed, today left in the head");
+            assertEquals(SERIES * 4L * 6, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"),
+                    "the four past days of each series sealed into 4-hour blocks, today left in the head");
+            assertEquals(0, TestDatabase.queryLong(url, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE n.nspname = '" + schema + "' AND c.relname = 'samples_" + today.toString().replace("-", "") + "'"),
+                    "today's day partition, empty, made way for 15-minute ones");
+            assertTrue(TestDatabase.queryLong(url, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE n.nspname = '" + schema + "' AND c.relname ~ '^samples_" + today.toString().replace("-", "") + "_[0-9]{4}$'") >= 1,
+                    "today's samples in 15-minute partitions");
             assertEquals(20, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".metrics WHERE name = 'upgraded_now'"));
             assertEquals(0.0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
         }
@@ -115,8 +122,13 @@ class StorageUpgradeTest {
 
         try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "300",
                 "prom2pg.storage.seal-interval-ms", "200", "prom2pg.storage.seal-after-ms", "1000")).awaitReady(Duration.ofSeconds(60))) {
-            Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks") == SERIES * 3L,
+            // the two old days stay one block a series (hour 0), the third is sealed into six 4-hour blocks
+            Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks") == SERIES * 8L,
                     Duration.ofSeconds(60), "the third day sealed too");
+            assertEquals(List.of(today.minusDays(4) + "|" + today.minusDays(3), today.minusDays(3) + "|" + today.minusDays(2),
+                    today.minusDays(2) + "|" + today.minusDays(1)), TestDatabase.queryStrings(url, "SELECT (start AT TIME ZONE 'UTC')::date"
+                    + " || '|' || (\"end\" AT TIME ZONE 'UTC')::date FROM " + schema + ".sealed_windows ORDER BY start"),
+                    "the days sealed before the upgrade count as sealed, whole (the third: its day partition sealed whole)");
             assertEquals(before, fingerprint(url, schema, all), "every sample, bit for bit, once");
             assertEquals(List.of("0:0", "1:2", "2:-"), TestDatabase.queryStrings(url, "SELECT DISTINCT ((s.labels ->> 'i')::int % 3)"
                     + " || ':' || coalesce(b.value_scale::text, '-') FROM " + schema + ".sample_blocks b JOIN " + schema

@@ -91,21 +91,26 @@ public class Retention implements org.apache.camel.spi.OnCamelContextStarted {
             int dropped = 0;
             if (Partitions.samplesPartitioned(c, schema)) {
                 boolean concurrently = c.getMetaData().getDatabaseMajorVersion() >= 14;
-                // the head's days and the sealed days alike
-                for (String table : List.of("samples", "sample_blocks")) {
-                    for (LocalDate day : Partitions.days(c, schema, table)) {
-                        // the daily partitions that end on or before the cutoff
-                        if (day.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC).isAfter(cutoff)) {
-                            continue;
-                        }
-                        String partition = Partitions.partition(schema, table, day);
-                        if (concurrently) {
-                            detach(st, table, partition);
-                        }
-                        st.execute("DROP TABLE IF EXISTS " + partition);
-                        dropped++;
+                // the head's partitions and the sealed days that end on or before the cutoff
+                List<String> drop = new java.util.ArrayList<>();
+                for (Partitions.HeadPartition p : Partitions.head(c, schema)) {
+                    if (p.end() <= cutoff.toInstant().toEpochMilli()) {
+                        drop.add(p.table());
                     }
                 }
+                for (LocalDate day : Partitions.days(c, schema, "sample_blocks")) {
+                    if (!day.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC).isAfter(cutoff)) {
+                        drop.add(Partitions.partition(schema, "sample_blocks", day));
+                    }
+                }
+                for (String partition : drop) {
+                    if (concurrently) {
+                        detach(st, partition.contains(".sample_blocks_") ? "sample_blocks" : "samples", partition);
+                    }
+                    st.execute("DROP TABLE IF EXISTS " + partition);
+                    dropped++;
+                }
+                delete(c, "sealed_windows", "\"end\"", cutoff);
             } else {
                 // qualified by the extension's schema, which need not be on prom2pg's search path
                 try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + TimescaleDb.schema(c)

@@ -1,7 +1,5 @@
 package io.prom2pg.observe;
 
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.micrometer.core.instrument.FunctionCounter;
@@ -15,7 +13,7 @@ import org.apache.camel.spi.OnCamelContextStarted;
 
 /**
  * The storage tiers as self-metrics: samples sealed, runs and failures of the sealing route (as
- * {@link MaintenanceRuns} counts them), the bytes of each tier and how long ago the oldest day
+ * {@link MaintenanceRuns} counts them), the bytes of each tier and how long ago the oldest window
  * still in the head ended. The sizes are read by the storage-size route (once a minute by
  * default), not at each scrape; before its first run they are NaN.
  */
@@ -56,7 +54,7 @@ public class StorageMetrics implements OnCamelContextStarted {
         Gauge.builder("prom2pg.storage.bytes", this, m -> m.sizes != null ? m.sizes.sealedBytes() : Double.NaN).tag("tier", "sealed")
                 .description("Bytes on disk of a storage tier, indexes and TOAST included (read once a minute)").register(registry);
         Gauge.builder("prom2pg.storage.oldest.unsealed.age.seconds", this, StorageMetrics::oldestUnsealedAge)
-                .description("Seconds since the oldest day still in the head ended (0: it has not); past"
+                .description("Seconds since the oldest window still in the head ended (0: it has not); past"
                         + " prom2pg.storage.seal-after-ms, sealing is behind").register(registry);
     }
 
@@ -75,17 +73,15 @@ public class StorageMetrics implements OnCamelContextStarted {
         return sizes;
     }
 
-    /** Seconds since the oldest day still in the head ended; NaN before the first read. */
+    /** Seconds since the oldest window still in the head ended; NaN before the first read. */
     public double oldestUnsealedAge() {
         StorageSizes.Sizes read = sizes;
         if (read == null) {
             return Double.NaN;
         }
-        LocalDate oldest = read.oldestHeadDay();
-        if (oldest == null) {
+        if (read.oldestUnsealedEnd() == null) {
             return 0;
         }
-        long ended = oldest.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
-        return Math.max(0, System.currentTimeMillis() - ended) / 1000.0;
+        return Math.max(0, System.currentTimeMillis() - read.oldestUnsealedEnd().toEpochMilli()) / 1000.0;
     }
 }

@@ -8,7 +8,12 @@ import java.util.Arrays;
  */
 public final class SampleChunk {
 
-    public static final long WINDOW_MILLIS = 86_400_000L; // one UTC day, the partition interval
+    /**
+     * 15 minutes, the head's partition span: the (series_id, time) index pages a checkpoint makes
+     * busy stay at about a quarter of the active series at 15 s, however much the head holds
+     * (V12__head_windows.sql, BENCHMARKS.md "The head in 15-minute partitions").
+     */
+    public static final long WINDOW_MILLIS = 900_000L;
 
     private final long window;
     private long[] times;
@@ -41,9 +46,20 @@ public final class SampleChunk {
         size++;
     }
 
-    /** The window as days since the epoch (UTC). */
+    /** The window's number: it starts {@code window * WINDOW_MILLIS} ms after the epoch. */
     public long getWindow() {
         return window;
+    }
+
+    /** The earliest and the latest sample time (ms); {@code [MAX, MIN]} when empty. */
+    public long[] timeRange() {
+        long min = Long.MAX_VALUE;
+        long max = Long.MIN_VALUE;
+        for (int i = 0; i < size; i++) {
+            min = Math.min(min, times[i]);
+            max = Math.max(max, times[i]);
+        }
+        return new long[] {min, max};
     }
 
     public int getSize() {

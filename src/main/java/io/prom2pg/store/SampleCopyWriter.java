@@ -2,7 +2,6 @@ package io.prom2pg.store;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -59,13 +58,18 @@ public class SampleCopyWriter {
     private final AtomicInteger writing = new AtomicInteger();
     private DataSource dataSource;
     private String schema = "prom2pg";
-    private volatile Boolean partitioned;
+    private Partitions partitions;
     private int writers = 2;
     private int chunkSize = 20_000;
     /** Prometheus gives up on a request after 30 s (remote_timeout) and sends it again. */
     private long waitMillis = 30_000;
     private final List<Thread> threads = new ArrayList<>();
     private boolean stopped;
+
+    /** Which partition each window's samples go into (made by the writer before the chunk is queued). */
+    public void setPartitions(Partitions partitions) {
+        this.partitions = partitions;
+    }
 
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -270,9 +274,10 @@ public class SampleCopyWriter {
         int samples = (data.length - HEADER.length - TRAILER.length) / ROW_BYTES;
         SampleChunk first = chunks.get(0);
         statements.incrementAndGet();
+        // known already (the writer ensured it), asked before a connection is taken
+        String sql = "COPY " + partitions.table(first.getWindow()) + " (time, series_id, value) FROM STDIN (FORMAT binary)";
         try (Connection c = dataSource.getConnection()) {
             CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
-            String sql = "COPY " + target(c, first) + " (time, series_id, value) FROM STDIN (FORMAT binary)";
             CopyIn in = copy.copyIn(sql);
             try {
                 in.writeToCopy(data, 0, data.length);
@@ -288,16 +293,6 @@ public class SampleCopyWriter {
             }
             throw new StorageUnavailableException("copying samples failed: " + Sql.oneLine(e), e);
         }
-    }
-
-    /** The chunk's own partition on plain PostgreSQL; the samples table itself on TimescaleDB. */
-    private String target(Connection c, SampleChunk chunk) throws SQLException {
-        Boolean p = partitioned;
-        if (p == null) {
-            p = Partitions.samplesPartitioned(c, schema);
-            partitioned = p;
-        }
-        return p ? Partitions.partition(schema, "samples", LocalDate.ofEpochDay(chunk.getWindow())) : schema + ".samples";
     }
 
     /** The COPY binary format of a chunk: header, one 3-field tuple per sample, trailer. */

@@ -21,7 +21,7 @@ public class SampleWriter {
 
     /**
      * undefined_table (COPY into a dropped partition), check_violation (no partition for the row),
-     * deadlock_detected (a late write that made a sealed day's partition again met the seal of it:
+     * deadlock_detected (a late write that made a sealed window's partition again met the seal of it:
      * the write was rolled back, the seal goes on): written once more, the same way.
      */
     private static final java.util.Set<String> WRITE_AGAIN = java.util.Set.of("42P01", "23514", "40P01");
@@ -118,7 +118,8 @@ public class SampleWriter {
                 // each block of the chunk's series opened once, its times anti-joined
                 ? "WITH u AS (SELECT * FROM unnest(CAST(? AS int8[]), CAST(? AS int8[]), CAST(? AS float8[])) AS u(t, s, v)),"
                         + " kept AS (SELECT b.series_id, x.t FROM " + schema + ".sample_blocks b CROSS JOIN LATERAL " + Sealer.blockSamples(schema, "b") + " x"
-                        + " WHERE b.day = CAST(? AS date) AND b.series_id IN (SELECT DISTINCT s FROM u))"
+                        + " WHERE b.day = CAST(? AS date) AND b.first_time <= ? AND b.last_time >= ?"
+                        + " AND b.series_id IN (SELECT DISTINCT s FROM u))"
                         + " INSERT INTO " + schema + ".samples (time, series_id, value)"
                         + " SELECT to_timestamp(CAST(u.t AS float8) / 1000), u.s, u.v FROM u"
                         + " WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.series_id = u.s AND kept.t = u.t)"
@@ -133,7 +134,12 @@ public class SampleWriter {
             ps.setObject(2, chunk.getSeries());
             ps.setObject(3, chunk.getValues());
             if (sealed) {
-                ps.setObject(4, java.time.LocalDate.ofEpochDay(chunk.getWindow()));
+                // the blocks of the window's day that overlap the chunk's times
+                long[] range = chunk.timeRange();
+                ps.setObject(4, java.time.Instant.ofEpochMilli(chunk.getWindow() * SampleChunk.WINDOW_MILLIS)
+                        .atZone(java.time.ZoneOffset.UTC).toLocalDate());
+                ps.setLong(5, range[1]);
+                ps.setLong(6, range[0]);
             }
             return ps.executeUpdate();
         } catch (SQLException e) {

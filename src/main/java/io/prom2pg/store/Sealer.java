@@ -21,29 +21,37 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Seals the head: each daily partition of {@code samples} whose day ended more than
- * {@code sealAfterMillis} ago is packed into {@code sample_blocks}, one row per series (encoded by
- * the schema's {@code block_encode}: times as a grid and offsets, values as integers of a decimal
- * scale where they are exactly that, else as they are), and dropped, in one transaction, so that a crash at any
- * moment leaves either the rows or the blocks, never both and never neither. A day sealed before
- * (samples that arrived late) is merged into its blocks, a time already sealed keeping its first
- * value, as the head's {@code ON CONFLICT DO NOTHING} does. Several prom2pg instances on one
- * database take turns: one seals while it holds the advisory lock, the others skip the run.
+ * Seals the head: the partitions of {@code samples} of each {@link #BLOCK_MILLIS} window (UTC)
+ * that ended more than {@code sealAfterMillis} ago are packed into {@code sample_blocks}, one row
+ * per series and window (encoded by the schema's {@code block_encode}: times as a grid and
+ * offsets, values as integers of a decimal scale where they are exactly that, else as they are),
+ * and dropped, in one transaction, so that a crash at any moment leaves either the rows or the
+ * blocks, never both and never neither. A window sealed before (samples that arrived late) is
+ * merged into its blocks, a time already sealed keeping its first value, as the head's
+ * {@code ON CONFLICT DO NOTHING} does. A day partition of an earlier release is sealed whole once
+ * its day is due, into the same 4-hour blocks. Several prom2pg instances on one database take
+ * turns: one seals while it holds the advisory lock, the others skip the run.
  *
- * <p>While a day is sealed, writes into it wait (the partition is locked); dropping it waits at
- * most a second for readers of {@code samples} (a longer report makes the run try again later
- * rather than hold up ingest behind its lock). On TimescaleDB (a hypertable, no day partitions)
- * the sealed tier is TimescaleDB's compression of the old chunks.
+ * <p>While a window is sealed, writes into it wait (its partitions are locked); dropping them
+ * waits at most a second for readers of {@code samples} (a longer report makes the run try again
+ * later rather than hold up ingest behind its lock). On TimescaleDB (a hypertable, no partitions
+ * of prom2pg's) the sealed tier is TimescaleDB's compression of the old chunks.
  */
 public class Sealer {
+
+    /**
+     * 4 hours: a block of a series scraped every 60 s (240 samples) is past TOAST's 2 KB
+     * compression threshold, and the head still holds only hours (V12__head_windows.sql).
+     */
+    public static final long BLOCK_MILLIS = 4 * 3_600_000L;
 
     private static final Logger LOG = LoggerFactory.getLogger(Sealer.class);
 
     private DataSource dataSource;
     private String schema = "prom2pg";
-    private long sealAfterMillis = 36 * 3_600_000L;
+    private long sealAfterMillis = 2 * 3_600_000L;
     private Partitions partitions;
-    private final Set<Long> sealedDays = ConcurrentHashMap.newKeySet();
+    private final Set<Long> sealedWindows = ConcurrentHashMap.newKeySet();
     private final Map<Long, Long> unsealedChecked = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicBoolean apacheLogged = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -55,7 +63,7 @@ public class Sealer {
         this.schema = Schema.checkName(schema);
     }
 
-    /** How long after its UTC day ended a day's samples stay in the head (rows) before they are sealed. */
+    /** How long after its 4-hour window ended a window's samples stay in the head (rows) before they are sealed. */
     public void setSealAfterMillis(long sealAfterMillis) {
         this.sealAfterMillis = sealAfterMillis;
     }
@@ -66,16 +74,17 @@ public class Sealer {
     }
 
     /**
-     * Whether samples of this window (days since the epoch) may be sealed already, so a write must
-     * check the blocks: a day that has ended and has a block partition (any instance may have
-     * sealed it, whatever its clock or settings say). Known sealed days are remembered; the
-     * answer for a day without blocks is kept a minute.
+     * Whether samples of this head window ({@link SampleChunk#getWindow()}) may be sealed already,
+     * so a write must check the blocks: its block's window has ended and {@code sealed_windows}
+     * holds it (any instance may have sealed it, whatever its clock or settings say). Windows
+     * known sealed are remembered; the answer for one not sealed is kept a minute.
      */
     public boolean mayBeSealed(long window) {
-        if (endOf(window) > Instant.now().toEpochMilli()) {
-            return false; // the day has not ended: never sealed
+        long start = window * SampleChunk.WINDOW_MILLIS;
+        if (Math.floorDiv(start, BLOCK_MILLIS) * BLOCK_MILLIS + BLOCK_MILLIS > Instant.now().toEpochMilli()) {
+            return false; // its block's window has not ended: never sealed
         }
-        if (sealedDays.contains(window)) {
+        if (sealedWindows.contains(window)) {
             return true;
         }
         Long checked = unsealedChecked.get(window);
@@ -83,18 +92,21 @@ public class Sealer {
             return false;
         }
         boolean sealed;
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            ps.setString(1, Partitions.partition(schema, "sample_blocks", LocalDate.ofEpochDay(window)));
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT EXISTS (SELECT 1 FROM " + schema + ".sealed_windows WHERE start <= ? AND \"end\" > ?)")) {
+            java.time.OffsetDateTime t = Instant.ofEpochMilli(start).atOffset(ZoneOffset.UTC);
+            ps.setObject(1, t);
+            ps.setObject(2, t);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 sealed = rs.getBoolean(1);
             }
         } catch (SQLException e) {
-            throw new StorageUnavailableException("checking whether " + LocalDate.ofEpochDay(window) + " is sealed failed: "
+            throw new StorageUnavailableException("checking whether " + Instant.ofEpochMilli(start) + " is sealed failed: "
                     + Sql.oneLine(e), e);
         }
         if (sealed) {
-            sealedDays.add(window);
+            sealedWindows.add(window);
             unsealedChecked.remove(window);
         } else {
             unsealedChecked.put(window, System.nanoTime());
@@ -107,7 +119,7 @@ public class Sealer {
         unsealedChecked.remove(window);
     }
 
-    /** Seals every day due as of now, oldest first. */
+    /** Seals every window due as of now, oldest first. */
     public SealRun run() {
         return runAt(Instant.now());
     }
@@ -122,16 +134,16 @@ public class Sealer {
                 if (!Partitions.samplesPartitioned(c, schema)) {
                     return compressChunks(c, now);
                 }
-                int days = 0;
+                int windows = 0;
                 long samples = 0;
-                for (LocalDate day : due(c, now)) {
-                    long sealed = seal(c, day);
+                for (Window w : due(c, now)) {
+                    long sealed = seal(c, w);
                     if (sealed >= 0) {
-                        days++;
+                        windows++;
                         samples += sealed;
                     }
                 }
-                return new SealRun(days, samples);
+                return new SealRun(windows, samples);
             } finally {
                 unlock(c);
             }
@@ -140,33 +152,73 @@ public class Sealer {
         }
     }
 
-    /** Seals one day: its head rows into blocks, then the partition dropped; the rows sealed, -1 when a lock was not had in time. */
-    private long seal(Connection c, LocalDate day) throws SQLException {
-        String part = Partitions.partition(schema, "samples", day);
+    /**
+     * The head partitions of one window [start, end) to seal together: a {@link #BLOCK_MILLIS}
+     * window, or the day of an earlier release's day partition.
+     */
+    record Window(long start, long end, List<Partitions.HeadPartition> partitions) {
+        LocalDate day() {
+            return Instant.ofEpochMilli(start).atZone(ZoneOffset.UTC).toLocalDate();
+        }
+
+        /** The UTC hours [from, to) of the day the window's blocks start at. */
+        int fromHour() {
+            return (int) ((start - day().atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli()) / 3_600_000L);
+        }
+
+        int toHour() {
+            return fromHour() + (int) ((end - start) / 3_600_000L);
+        }
+
+        @Override
+        public String toString() {
+            return Instant.ofEpochMilli(start) + " to " + Instant.ofEpochMilli(end);
+        }
+    }
+
+    /** Seals one window: its head rows into blocks, then its partitions dropped; the rows sealed, -1 when a lock was not had in time. */
+    private long seal(Connection c, Window w) throws SQLException {
+        LocalDate day = w.day();
         long t0 = System.nanoTime();
-        // made on its own: creating a partition locks all of sample_blocks, which readers need
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".ensure_block_partition(?)")) {
+        // made on its own: creating a partition locks all of sample_blocks, which readers need;
+        // and the window is marked sealed before it is, so that writes into it from now on check
+        // its blocks (they wait for the seal, then find their partition gone and write again)
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".ensure_block_partition(?)");
+             PreparedStatement mark = c.prepareStatement("INSERT INTO " + schema + ".sealed_windows AS w (start, \"end\") VALUES (?, ?)"
+                     + " ON CONFLICT (start) DO UPDATE SET \"end\" = greatest(w.\"end\", excluded.\"end\")")) {
             ps.setObject(1, day);
             ps.execute();
+            mark.setObject(1, Instant.ofEpochMilli(w.start()).atOffset(ZoneOffset.UTC));
+            mark.setObject(2, Instant.ofEpochMilli(w.end()).atOffset(ZoneOffset.UTC));
+            mark.execute();
+        }
+        List<String> parts = w.partitions().stream().map(Partitions.HeadPartition::table).toList();
+        StringBuilder rows = new StringBuilder();
+        for (String part : parts) {
+            rows.append(rows.isEmpty() ? "" : " UNION ALL ")
+                    .append("SELECT series_id, (extract(epoch FROM time) * 1000)::bigint AS t, value,"
+                            // the UTC hour the sample's block starts at
+                            + " (extract(hour FROM time AT TIME ZONE 'UTC')::int / " + BLOCK_MILLIS / 3_600_000L + " * "
+                            + BLOCK_MILLIS / 3_600_000L + ")::smallint AS hour FROM ").append(part);
         }
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
-            // writes into the day wait; reads go on. Writes in flight are waited for 2 s at most.
+            // writes into the window wait; reads go on. Writes in flight are waited for 2 s at most.
             st.execute("SET LOCAL lock_timeout = '2s'");
-            st.execute("LOCK TABLE " + part + " IN EXCLUSIVE MODE");
-            // what the blocks of the day hold before: the samples sealed are what they gain (a
+            st.execute("LOCK TABLE " + String.join(", ", parts) + " IN EXCLUSIVE MODE");
+            // what the blocks of the window hold before: the samples sealed are what they gain (a
             // late row whose time is already sealed adds nothing)
-            long before = sealedSamples(c, day);
+            long before = sealedSamples(c, w);
             int blocks;
             String columns = "(first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)";
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sample_blocks AS b (day, series_id, "
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sample_blocks AS b (day, hour, series_id, "
                     + columns.substring(1)
-                    + " SELECT ?, h.series_id, e.* FROM (SELECT series_id, array_agg(t ORDER BY t) AS ts, array_agg(value ORDER BY t) AS vs"
-                    + "   FROM (SELECT series_id, (extract(epoch FROM time) * 1000)::bigint AS t, value FROM " + part + ") r"
-                    + "   GROUP BY series_id) h"
+                    + " SELECT ?, h.hour, h.series_id, e.* FROM (SELECT series_id, hour, array_agg(t ORDER BY t) AS ts, array_agg(value ORDER BY t) AS vs"
+                    + "   FROM (" + rows + ") r"
+                    + "   GROUP BY series_id, hour) h"
                     + " CROSS JOIN LATERAL " + schema + ".block_encode(h.ts, h.vs) e"
-                    // a day sealed before: the union of both, a time already sealed keeping its value
-                    + " ON CONFLICT (series_id, day) DO UPDATE SET " + columns + " ="
+                    // a window sealed before: the union of both, a time already sealed keeping its value
+                    + " ON CONFLICT (series_id, day, hour) DO UPDATE SET " + columns + " ="
                     + " (SELECT e.* FROM (SELECT array_agg(m.t ORDER BY m.t) AS ts, array_agg(m.v ORDER BY m.t) AS vs"
                     + "   FROM (SELECT DISTINCT ON (x.t) x.t, x.v FROM ("
                     + "     SELECT o.t, o.v, 0 AS k FROM " + blockSamples(schema, "b") + " o"
@@ -176,24 +228,26 @@ public class Sealer {
                 ps.setObject(1, day);
                 blocks = ps.executeUpdate();
             }
-            long samples = sealedSamples(c, day) - before;
-            // the head's copy goes as a whole partition (no DELETE, no bloat); readers of samples
+            long samples = sealedSamples(c, w) - before;
+            // the head's copy goes as whole partitions (no DELETE, no bloat); readers of samples
             // are waited for a second at most
             st.execute("SET LOCAL lock_timeout = '1s'");
-            st.execute("DROP TABLE " + part);
+            st.execute("DROP TABLE " + String.join(", ", parts));
             c.commit();
-            sealedDays.add(day.toEpochDay());
-            if (partitions != null) {
-                partitions.forget(day.toEpochDay());
+            for (long k = Math.floorDiv(w.start(), SampleChunk.WINDOW_MILLIS); k * SampleChunk.WINDOW_MILLIS < w.end(); k++) {
+                sealedWindows.add(k);
+                if (partitions != null) {
+                    partitions.forget(k);
+                }
             }
-            LOG.info("Sealed {}: {} samples of {} series in {} ms", day, samples, blocks, (System.nanoTime() - t0) / 1_000_000);
+            LOG.info("Sealed {}: {} samples in {} blocks in {} ms", w, samples, blocks, (System.nanoTime() - t0) / 1_000_000);
             return samples;
         } catch (SQLException e) {
             c.rollback();
-            // a deadlock with a late write into the day: the write holds samples and waits for
-            // the day; the DROP waits for samples
+            // a deadlock with a late write into the window: the write holds samples and waits for
+            // the window's partition; the DROP waits for samples
             if (waitsForOthers(e)) {
-                LOG.info("Sealing {} waits for a reader or writer of the samples; next run tries again", day);
+                LOG.info("Sealing {} waits for a reader or writer of the samples; next run tries again", w);
                 return -1;
             }
             throw e;
@@ -283,9 +337,12 @@ public class Sealer {
                 + alias + ".value_scale, " + alias + ".value_ints, " + alias + ".vals)";
     }
 
-    private long sealedSamples(Connection c, LocalDate day) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(count), 0) FROM " + schema + ".sample_blocks WHERE day = ?")) {
-            ps.setObject(1, day);
+    private long sealedSamples(Connection c, Window w) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(count), 0) FROM " + schema + ".sample_blocks"
+                + " WHERE day = ? AND hour >= ? AND hour < ?")) {
+            ps.setObject(1, w.day());
+            ps.setInt(2, w.fromHour());
+            ps.setInt(3, w.toHour());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
@@ -293,19 +350,31 @@ public class Sealer {
         }
     }
 
-    /** The head's days whose end is more than sealAfterMillis before now, oldest first. */
-    private List<LocalDate> due(Connection c, Instant now) throws SQLException {
-        List<LocalDate> days = new ArrayList<>();
-        for (LocalDate day : Partitions.days(c, schema, "samples")) {
-            if (endOf(day.toEpochDay()) <= now.toEpochMilli() - sealAfterMillis) {
-                days.add(day);
-            }
-        }
-        return days;
+    /**
+     * The end of the window a head partition is sealed with: its {@link #BLOCK_MILLIS} window's,
+     * or, for an earlier release's day partition (sealed whole), its day's.
+     */
+    public static long windowEnd(Partitions.HeadPartition p) {
+        return p.end() - p.start() > BLOCK_MILLIS ? p.end() : Math.floorDiv(p.start(), BLOCK_MILLIS) * BLOCK_MILLIS + BLOCK_MILLIS;
     }
 
-    private static long endOf(long window) {
-        return LocalDate.ofEpochDay(window + 1).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+    /** The head's windows whose end is more than sealAfterMillis before now, oldest first. */
+    private List<Window> due(Connection c, Instant now) throws SQLException {
+        Map<Long, List<Partitions.HeadPartition>> byStart = new java.util.TreeMap<>();
+        Map<Long, Long> ends = new java.util.HashMap<>();
+        for (Partitions.HeadPartition p : Partitions.head(c, schema)) {
+            long end = windowEnd(p);
+            long start = Math.min(p.start(), end - BLOCK_MILLIS);
+            byStart.computeIfAbsent(start, k -> new ArrayList<>()).add(p);
+            ends.merge(start, end, Math::max);
+        }
+        List<Window> due = new ArrayList<>();
+        byStart.forEach((start, parts) -> {
+            if (ends.get(start) <= now.toEpochMilli() - sealAfterMillis) {
+                due.add(new Window(start, ends.get(start), parts));
+            }
+        });
+        return due;
     }
 
     private boolean tryLock(Connection c) throws SQLException {

@@ -4,7 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.LocalDate;
+import java.time.Instant;
 import java.util.List;
 
 import javax.sql.DataSource;
@@ -13,13 +13,16 @@ import io.prom2pg.failure.StorageUnavailableException;
 
 /**
  * How much disk each tier takes and how far sealing is behind, read from the catalog: the head
- * ({@code samples}: its day partitions, or a hypertable's chunks) and the sealed tier
+ * ({@code samples}: its partitions, or a hypertable's chunks) and the sealed tier
  * ({@code sample_blocks}, or a hypertable's compressed chunks), each with its indexes and TOAST.
  */
 public class StorageSizes {
 
-    /** Bytes of each tier, and the oldest day the head still holds (null: none). */
-    public record Sizes(long headBytes, long sealedBytes, LocalDate oldestHeadDay) {
+    /**
+     * Bytes of each tier, and when the oldest window the head still holds ended (null: none),
+     * the window it is sealed with ({@link Sealer#windowEnd}) or, on TimescaleDB, its chunk.
+     */
+    public record Sizes(long headBytes, long sealedBytes, Instant oldestUnsealedEnd) {
     }
 
     private DataSource dataSource;
@@ -36,22 +39,24 @@ public class StorageSizes {
     public Sizes read() {
         try (Connection c = dataSource.getConnection()) {
             if (Partitions.samplesPartitioned(c, schema)) {
-                List<LocalDate> head = Partitions.days(c, schema, "samples");
-                return new Sizes(bytes(c, "samples"), bytes(c, "sample_blocks"), head.isEmpty() ? null : head.get(0));
+                List<Partitions.HeadPartition> head = Partitions.head(c, schema);
+                return new Sizes(bytes(c, "samples"), bytes(c, "sample_blocks"),
+                        head.isEmpty() ? null : Instant.ofEpochMilli(Sealer.windowEnd(head.get(0))));
             }
             // TimescaleDB: the sealed tier is the compressed chunks, which are not the hypertable's
             // children; the head is what its chunks hold uncompressed
             try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(s.after_compression_total_bytes), 0)::bigint,"
-                    + " (SELECT (min(k.range_start) AT TIME ZONE 'UTC')::date FROM timescaledb_information.chunks k"
-                    + "   WHERE k.hypertable_schema = ? AND k.hypertable_name = 'samples' AND NOT k.is_compressed)"
+                    + " (SELECT k.range_end FROM timescaledb_information.chunks k"
+                    + "   WHERE k.hypertable_schema = ? AND k.hypertable_name = 'samples' AND NOT k.is_compressed"
+                    + "   ORDER BY k.range_start LIMIT 1)"
                     + " FROM " + TimescaleDb.schema(c) + ".chunk_compression_stats(?::regclass) s")) {
                 ps.setString(1, schema);
                 ps.setString(2, schema + ".samples");
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
-                    java.sql.Date oldest = rs.getDate(2);
+                    java.time.OffsetDateTime oldest = rs.getObject(2, java.time.OffsetDateTime.class);
                     return new Sizes(bytes(c, "samples"), bytes(c, "sample_blocks") + rs.getLong(1),
-                            oldest == null ? null : oldest.toLocalDate());
+                            oldest == null ? null : oldest.toInstant());
                 }
             }
         } catch (SQLException e) {

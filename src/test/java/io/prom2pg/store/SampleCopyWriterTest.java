@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.LocalDate;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -37,13 +35,14 @@ class SampleCopyWriterTest {
         TestDatabase.assumeDayPartitions();
     }
 
-    private static final long DAY = 20_000; // 2024-10-04, as days since the epoch
+    private static final long WINDOW = 1_920_000; // 2024-10-04 00:00 UTC, as 15-minute windows since the epoch
 
     private final ExecutorService senders = Executors.newCachedThreadPool();
     private MigratedSchema db;
     private String url;
     private String schema;
     private SampleCopyWriter writer;
+    private Partitions partitions;
 
     @BeforeEach
     void migrate_the_schema() throws Exception {
@@ -53,8 +52,10 @@ class SampleCopyWriterTest {
         Partitions partitions = new Partitions();
         partitions.setDataSource(db.dataSource());
         partitions.setSchema(schema);
-        partitions.ensure(new SampleChunk(DAY, 1));
+        partitions.ensure(new SampleChunk(WINDOW, 1));
+        this.partitions = partitions;
         writer = new SampleCopyWriter();
+        writer.setPartitions(partitions);
         writer.setDataSource(db.dataSource());
         writer.setSchema(schema);
         writer.setWriters(1);
@@ -68,13 +69,12 @@ class SampleCopyWriterTest {
         db.close();
     }
 
-    /** Locks the day's partition against writes until the connection's transaction ends. */
+    /** Locks the window's partition against writes until the connection's transaction ends. */
     private Connection lockPartition() throws Exception {
         Connection c = TestDatabase.connect(url);
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
-            st.execute("LOCK TABLE " + schema + ".samples_"
-                    + LocalDate.ofEpochDay(DAY).format(DateTimeFormatter.BASIC_ISO_DATE) + " IN SHARE MODE");
+            st.execute("LOCK TABLE " + partitions.table(WINDOW) + " IN SHARE MODE");
         }
         return c;
     }
@@ -160,8 +160,8 @@ class SampleCopyWriterTest {
 
     @Test
     void should_fail_only_the_chunk_whose_rows_the_partition_refuses() throws Exception {
-        SampleChunk outside = new SampleChunk(DAY, 1);
-        outside.add((DAY + 1) * SampleChunk.WINDOW_MILLIS, 7, 1.0); // a time of the next day
+        SampleChunk outside = new SampleChunk(WINDOW, 1);
+        outside.add((WINDOW + 1) * SampleChunk.WINDOW_MILLIS, 7, 1.0); // a time of the next window
         CompletableFuture<Integer> refused = copiedInAGroupOfThree(outside, 0);
         ExecutionException e = assertThrows(ExecutionException.class, () -> refused.get(60, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof StorageUnavailableException, "got " + e.getCause());
@@ -189,9 +189,13 @@ class SampleCopyWriterTest {
     }
 
     @Test
-    void should_answer_storage_unavailable_when_the_partition_is_missing() {
-        SampleChunk elsewhere = new SampleChunk(DAY + 400, 1);
-        elsewhere.add((DAY + 400) * SampleChunk.WINDOW_MILLIS, 1, 1.0);
+    void should_answer_storage_unavailable_when_the_partition_is_missing() throws Exception {
+        SampleChunk elsewhere = new SampleChunk(WINDOW + 400, 1);
+        elsewhere.add((WINDOW + 400) * SampleChunk.WINDOW_MILLIS, 1, 1.0);
+        // made, then dropped behind the writer's back (as a seal by another instance does)
+        try (Connection c = TestDatabase.connect(url); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE " + partitions.table(WINDOW + 400));
+        }
         StorageUnavailableException e = assertThrows(StorageUnavailableException.class, () -> writer.write(elsewhere));
         assertTrue(e.getMessage().contains("copying samples failed"), e.getMessage());
     }
@@ -206,9 +210,9 @@ class SampleCopyWriterTest {
 
     /** {@code n} samples of series {@code firstSeries..}, one per series, at the window's start. */
     private static SampleChunk chunk(long firstSeries, int n) {
-        SampleChunk chunk = new SampleChunk(DAY, n);
+        SampleChunk chunk = new SampleChunk(WINDOW, n);
         for (int i = 0; i < n; i++) {
-            chunk.add(DAY * SampleChunk.WINDOW_MILLIS, firstSeries + i, i);
+            chunk.add(WINDOW * SampleChunk.WINDOW_MILLIS, firstSeries + i, i);
         }
         return chunk;
     }

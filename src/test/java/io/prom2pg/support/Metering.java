@@ -41,4 +41,11 @@ public final class Metering {
         return TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
                 + " ON n.oid = c.relnamespace WHERE n.nspname = '" + prom2pg.schema + "' AND c.relname = '" + name + "'");
     }
+
+    /** How many head partitions of this UTC day (its 15-minute windows, or an earlier release's day partition) prom2pg's schema holds. */
+    public static long headPartitions(RunningProm2pg prom2pg, java.time.LocalDate day) throws SQLException {
+        return TestDatabase.queryLong(TestDatabase.shared().jdbcUrl(), "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+                + " ON n.oid = c.relnamespace WHERE n.nspname = '" + prom2pg.schema + "' AND c.relname ~ '^samples_"
+                + day.format(java.time.format.DateTimeFormatter.BASIC_ISO_DATE) + "(_[0-9]{4})?$'");
+    }
 }
