@@ -91,7 +91,8 @@ class StorageSealingCrashTest {
         assertEquals(SERIES * PER_SERIES, blockSamples(url, schema, day));
         assertEquals(SERIES * PER_SERIES, TestDatabase.queryLong(url, "SELECT count(DISTINCT (series_id, time)) FROM "
                 + schema + ".samples_between('-infinity', 'infinity')"));
-        assertEquals(SERIES, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"));
+        assertEquals(SERIES * 2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"),
+                "1,000 samples 15 s apart from 00:00: two 4-hour windows, a block each");
         System.out.println("sealing killed " + killedWhileHeadRemained + " time(s) before it committed");
     }
 
@@ -108,7 +109,8 @@ class StorageSealingCrashTest {
             // both keep running their timers over the sealed day
             Thread.sleep(500);
             assertEquals(SERIES * PER_SERIES, blockSamples(url, schema, day));
-            assertEquals(SERIES, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"));
+            assertEquals(SERIES * 2, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"),
+                "1,000 samples 15 s apart from 00:00: two 4-hour windows, a block each");
             assertEquals(0.0, a.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}")
                     + b.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
         }
