@@ -23,7 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drops raw samples older than {@code rawDays} by whole daily partitions (TimescaleDB: its
+ * Drops raw samples older than {@code rawDays} by whole partitions (TimescaleDB: its
  * chunks), but never a day the metering rollups have not covered yet; deletes histograms,
  * exemplars and start times as old, and rollups older than {@code rollupDays}. Run by the
  * retention route.

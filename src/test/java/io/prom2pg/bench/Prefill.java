@@ -8,6 +8,8 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.ZoneOffset;
 
+import io.prom2pg.store.SampleChunk;
+
 /**
  * Fills the partition the benchmark writes into with earlier hours of samples of every stored
  * series, as if prom2pg had been ingesting them since then, so that the steady phase measures
@@ -43,6 +45,14 @@ final class Prefill {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT max(id) FROM " + schema + ".series")) {
                 rs.next();
                 maxId = rs.getLong(1);
+            }
+            // the head's partitions of the prefilled windows (prom2pg makes them on demand as it writes)
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".ensure_head_partition(to_timestamp(? / 1000.0), ?::interval)")) {
+                for (long w = Math.floorDiv(fromMillis, SampleChunk.WINDOW_MILLIS); w * SampleChunk.WINDOW_MILLIS < beforeMillis; w++) {
+                    ps.setLong(1, w * SampleChunk.WINDOW_MILLIS);
+                    ps.setString(2, SampleChunk.WINDOW_MILLIS + " milliseconds");
+                    ps.execute();
+                }
             }
             String insert = "INSERT INTO " + schema + ".samples (time, series_id, value)"
                     + " SELECT to_timestamp(CAST(t AS float8) / 1000), s.id, s.id FROM"
