@@ -11,10 +11,25 @@
 #       # sessions x rows per statement; e.g. COPYs of 2000 rows from 8 sessions
 #   PREFILL_HOURS=4 bench/run.sh      # after the first pass, fill the partition with 4 earlier hours
 #                                     # of every series, so the steady phase writes into a fuller one
+#   PREFILL_METHOD=remote-write PREFILL_HOURS=1 bench/run.sh
+#       # the prefill as rounds sent by remote write after the first pass, in time order (240 an
+#       # hour), reported as a "prefill" phase; the default with PEER=prometheus (sql, the default
+#       # otherwise: the hours before the first pass inserted by SQL)
+#   ALIGN_MS=900000 PREFILL_HOURS=1 bench/run.sh
+#       # the last steady round is the last 15 s of a 15-minute window (timestamps up to ALIGN_MS
+#       # ahead of now), so the steady phase writes at the end of a window already full of rounds
+#   STEADY_CHECKPOINT=1 bench/run.sh  # a CHECKPOINT from another session ~1 s into the steady phase
+#                                     # (default on when PREFILL_HOURS > 0; 0 turns it off)
+#   PEER=prometheus PREFILL_HOURS=1 ALIGN_MS=900000 bench/run.sh
+#       # then, prom2pg stopped, the same load (series, timestamps, request bodies) against
+#       # Debian's Prometheus 2.42 remote-write receiver (installed when missing); summary.txt ends
+#       # with its phases and "ratio steady prom2pg / Prometheus"
 #
 # Settings (environment): SERIES, SENDERS, BATCH, WARMUP_ROUNDS, ROUNDS, PACED_RATE, PACED_ROUNDS,
-# PREFILL_HOURS, LOAD_VARIANTS, BENCH_PG_OPTS (server settings for BENCH_POSTGRES=system),
-# PROM2PG_JAVA_OPTS (JVM options for prom2pg), and any PROM2PG_* setting of prom2pg itself.
+# PREFILL_HOURS, PREFILL_METHOD, ALIGN_MS, STEADY_CHECKPOINT, PEER, LOAD_VARIANTS, BENCH_PG_OPTS
+# (server settings for BENCH_POSTGRES=system), BENCH_JAVA_OPTS (JVM options of the load generator,
+# default -Xmx3g), PROM2PG_JAVA_OPTS (JVM options for prom2pg), and any PROM2PG_* setting of
+# prom2pg itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +40,36 @@ WARMUP_ROUNDS=${WARMUP_ROUNDS:-1}
 ROUNDS=${ROUNDS:-10}
 PACED_RATE=${PACED_RATE:-0}
 PACED_ROUNDS=${PACED_ROUNDS:-0}
+PREFILL_HOURS=${PREFILL_HOURS:-0}
+PEER=${PEER:-}
+case $PEER in
+  ''|prometheus) ;;
+  *) echo "PEER is prometheus or empty, not $PEER" >&2; exit 2 ;;
+esac
+if [ -z "${PREFILL_METHOD:-}" ]; then
+  if [ "$PEER" = prometheus ]; then PREFILL_METHOD=remote-write; else PREFILL_METHOD=sql; fi
+fi
+case $PREFILL_METHOD in
+  sql|remote-write) ;;
+  *) echo "PREFILL_METHOD is sql or remote-write, not $PREFILL_METHOD" >&2; exit 2 ;;
+esac
+prefilled=$(python3 -c "print(1 if float('$PREFILL_HOURS') > 0 else 0)")
+if [ "$PEER" = prometheus ] && [ "$PREFILL_METHOD" = sql ] && [ "$prefilled" = 1 ]; then
+  echo "PEER=prometheus: Prometheus can only be prefilled by remote write (PREFILL_METHOD=remote-write)" >&2; exit 2
+fi
+ALIGN_MS=${ALIGN_MS:-0}
+STEADY_CHECKPOINT=${STEADY_CHECKPOINT:-$prefilled}
+BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:--Xmx3g}
 OUT=${OUT:-target/bench/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
+
+PROMETHEUS=/usr/bin/prometheus
+if [ "$PEER" = prometheus ] && [ ! -x $PROMETHEUS ]; then
+  echo "installing prometheus"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends prometheus >/dev/null
+fi
 
 mvn -q -B -DskipTests package test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test >/dev/null
@@ -49,7 +92,7 @@ if [ "${BENCH_POSTGRES:-embedded}" = system ]; then
   echo "PostgreSQL: $("$PGBIN/postgres" --version), data in $PGDIR/pg"
 fi
 stop_postgres() {
-  if [ -n "${PGDIR:-}" ]; then postgres_server_stop "$PGDIR/pg"; rm -rf "$PGDIR"; fi
+  if [ -n "${PGDIR:-}" ]; then postgres_server_stop "$PGDIR/pg"; rm -rf "$PGDIR"; PGDIR=; fi
 }
 
 # prom2pg runs as users run it: bin/prom2pg, with its bounded JVM defaults unless
@@ -57,11 +100,23 @@ stop_postgres() {
 if [ -n "${BENCH_JFR:-}" ]; then
   export PROM2PG_EXTRA_JAVA_OPTS="-XX:StartFlightRecording=filename=$OUT/prom2pg.jfr,settings=profile,dumponexit=true"
 fi
+# a prefill by remote write reaches hours back: windows that ended more than
+# prom2pg.storage.seal-after-ms (2 h) ago would be sealed in the middle of the run, moving rows
+# the check counts into blocks and sharing the cores with the phases
+if [ "$PREFILL_METHOD" = remote-write ] && [ "$prefilled" = 1 ]; then
+  export PROM2PG_STORAGE_SEAL_DELAY_MS=${PROM2PG_STORAGE_SEAL_DELAY_MS:-86400000}
+fi
 PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29201 PROM2PG_MANAGEMENT_PORT=29876 \
 PROM2PG_EMBEDDED_PORT=25433 PROM2PG_EMBEDDED_DATA_DIR="$OUT/data" \
   bin/prom2pg >"$OUT/prom2pg.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true; stop_postgres' EXIT
+PROM_PID=
+cleanup() {
+  kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true
+  if [ -n "$PROM_PID" ]; then kill "$PROM_PID" 2>/dev/null || true; wait "$PROM_PID" 2>/dev/null || true; fi
+  stop_postgres
+}
+trap cleanup EXIT
 
 T0=$(date +%s.%N)
 until curl -sf -o /dev/null http://127.0.0.1:29876/observe/health/ready; do
@@ -70,9 +125,12 @@ until curl -sf -o /dev/null http://127.0.0.1:29876/observe/health/ready; do
 done
 echo "prom2pg ready in $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s (fresh database; pid $PID)"
 
-java -cp "$CP" io.prom2pg.bench.Bench --pid "$PID" --jdbc "$JDBC" --series "$SERIES" --senders "$SENDERS" --batch "$BATCH" \
-  --warmup-rounds "$WARMUP_ROUNDS" --rounds "$ROUNDS" --paced-rate "$PACED_RATE" --paced-rounds "$PACED_ROUNDS" \
-  --prefill-hours "${PREFILL_HOURS:-0}" --load-variants "${LOAD_VARIANTS:-}" --out "$OUT"
+LOAD=(--series "$SERIES" --senders "$SENDERS" --batch "$BATCH" --warmup-rounds "$WARMUP_ROUNDS" --rounds "$ROUNDS"
+  --paced-rate "$PACED_RATE" --paced-rounds "$PACED_ROUNDS" --prefill-hours "$PREFILL_HOURS"
+  --prefill-method "$PREFILL_METHOD" --out "$OUT")
+# shellcheck disable=SC2086 # BENCH_JAVA_OPTS: JVM options, split on spaces
+java $BENCH_JAVA_OPTS -cp "$CP" io.prom2pg.bench.Bench --pid "$PID" --jdbc "$JDBC" "${LOAD[@]}" \
+  --align-ms "$ALIGN_MS" --steady-checkpoint "$STEADY_CHECKPOINT" --load-variants "${LOAD_VARIANTS:-}"
 
 # start-up on the existing database: stop prom2pg and start it again on the same data
 kill "$PID"; wait "$PID" 2>/dev/null || true
@@ -87,4 +145,28 @@ until curl -sf -o /dev/null http://127.0.0.1:29876/observe/health/ready; do
 done
 ready="start-up to ready on the existing database: $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s"
 echo "$ready" | tee -a "$OUT/summary.txt"
+
+# the peer: prom2pg and its PostgreSQL stopped first (they would share the 2 cores), then
+# Prometheus' own remote-write receiver, a fresh TSDB and no scrapes, gets the same load with the
+# same timeline (Bench reads it from $OUT/timeline.properties) and so the same request bodies
+if [ "$PEER" = prometheus ]; then
+  kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true
+  stop_postgres
+  mkdir -p "$OUT/prometheus"
+  printf 'global:\n' >"$OUT/prometheus/prometheus.yml"
+  T0=$(date +%s.%N)
+  $PROMETHEUS --config.file="$OUT/prometheus/prometheus.yml" --storage.tsdb.path="$OUT/prometheus/data" \
+    --web.listen-address=127.0.0.1:29090 --web.enable-remote-write-receiver >"$OUT/prometheus.log" 2>&1 &
+  PROM_PID=$!
+  until curl -sf -o /dev/null http://127.0.0.1:29090/-/ready; do
+    kill -0 "$PROM_PID" 2>/dev/null || { tail -30 "$OUT/prometheus.log"; exit 1; }
+    sleep 0.1
+  done
+  version=$($PROMETHEUS --version 2>&1 | head -1)
+  echo "Prometheus ready in $(python3 -c "print(round($(date +%s.%N) - $T0, 2))") s ($version; pid $PROM_PID)"
+  # shellcheck disable=SC2086
+  java $BENCH_JAVA_OPTS -cp "$CP" io.prom2pg.bench.Bench --receiver Prometheus --receiver-version "$version" \
+    --url http://127.0.0.1:29090/api/v1/write --metrics http://127.0.0.1:29090/metrics --pid "$PROM_PID" \
+    --receiver-data "$OUT/prometheus/data" "${LOAD[@]}"
+fi
 echo "output: $OUT"

@@ -12,6 +12,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.IntStream;
 
 import io.prom2pg.decode.SnappyDataFormat;
 import org.HdrHistogram.ConcurrentHistogram;
@@ -21,14 +22,16 @@ import org.HdrHistogram.Histogram;
  * Sends Prometheus-shaped remote write load: N series, requests of B samples, C concurrent
  * senders (like Prometheus' shards, each owning a fixed share of the series so that every series
  * stays in time order), rounds of one sample per series spaced like scrapes, 5xx and 429
- * retried with exponential backoff as Prometheus does. Optionally paced to a fixed rate.
+ * retried with exponential backoff as Prometheus does. Optionally paced to a fixed rate. The
+ * same generator, with the same series and timeline, sends the same request bodies to any
+ * receiver: prom2pg, or Prometheus' own remote-write receiver to compare with.
  */
 public final class LoadGenerator {
 
     /** What one phase (a number of rounds) measured. */
     public record Result(String phase, long samplesAcknowledged, long requests, long retries, double seconds,
                          double p50Millis, double p99Millis, double maxMillis, Map<Integer, Long> statusCodes,
-                         CpuUsage cpu) {
+                         CpuUsage cpu, String receiver, boolean postgres) {
         double samplesPerSecond() {
             return samplesAcknowledged / seconds;
         }
@@ -38,7 +41,19 @@ public final class LoadGenerator {
                     + " latency p50 %.0f ms, p99 %.0f ms, max %.0f ms; status %s",
                     phase, samplesAcknowledged, seconds, samplesPerSecond(), requests, retries,
                     p50Millis, p99Millis, maxMillis, statusCodes)
-                    + "\n           " + cpu.line(seconds);
+                    + "\n           " + cpu.line(seconds, receiver, postgres);
+        }
+    }
+
+    /**
+     * Something done once while a phase sends, on a thread of its own (the senders go on): when
+     * {@code afterMillis} have passed since the phase's clock started, or when {@code atShare} of
+     * its samples were acknowledged, whichever comes first (so that it falls inside a short phase too).
+     */
+    public record Trigger(long afterMillis, double atShare, Action action) {
+        /** What the trigger does; told how far into the phase it fired. */
+        public interface Action {
+            void fire(double secondsIntoPhase) throws Exception;
         }
     }
 
@@ -48,11 +63,23 @@ public final class LoadGenerator {
     private final int batch;
     private final long startMillis;
     private final long intervalMillis;
-    private long prom2pgPid;
+    private long receiverPid;
+    private String receiverName = "prom2pg";
+    private boolean countPostgres = true;
 
     /** The process whose CPU time each phase reports as prom2pg's. */
     public void setProm2pgPid(long pid) {
-        this.prom2pgPid = pid;
+        setReceiver("prom2pg", pid, true);
+    }
+
+    /**
+     * The receiver each phase reports the CPU time of: its name, its process, and whether
+     * PostgreSQL's processes are counted as well.
+     */
+    public void setReceiver(String name, long pid, boolean postgres) {
+        this.receiverName = name;
+        this.receiverPid = pid;
+        this.countPostgres = postgres;
     }
 
     public LoadGenerator(URI uri, BenchSeries series, int senders, int batch, long startMillis, long intervalMillis) {
@@ -67,28 +94,71 @@ public final class LoadGenerator {
     /**
      * Runs rounds {@code firstRound} to {@code firstRound + rounds - 1}.
      *
-     * @param rate samples per second to pace to, or 0 for as fast as prom2pg answers
+     * @param rate samples per second to pace to, or 0 for as fast as the receiver answers
      */
     public Result run(String phase, int firstRound, int rounds, double rate) throws Exception {
-        int requestsPerRound = (series.size() + batch - 1) / batch;
-        // bodies are built before the clock starts: what is measured is prom2pg, not the generator
-        byte[][][] bodies = new byte[rounds][requestsPerRound][];
-        for (int k = 0; k < rounds; k++) {
-            long timestamp = startMillis + (firstRound + k) * intervalMillis;
-            for (int r = 0; r < requestsPerRound; r++) {
-                int from = r * batch;
-                int to = Math.min(series.size(), from + batch);
-                bodies[k][r] = SnappyDataFormat.compress(series.request(from, to, timestamp, firstRound + k));
-            }
-        }
+        return run(phase, firstRound, rounds, rate, rounds, null);
+    }
+
+    /**
+     * Runs rounds {@code firstRound} to {@code firstRound + rounds - 1}, building the bodies of
+     * {@code sliceRounds} rounds at a time (a long phase would not fit in memory as a whole). The
+     * clock runs only while a slice is sent; latency, counts and CPU are summed over the slices.
+     *
+     * @param rate samples per second to pace to, or 0 for as fast as the receiver answers
+     * @param trigger done once during the first slice, or null
+     */
+    public Result run(String phase, int firstRound, int rounds, double rate, int sliceRounds, Trigger trigger)
+            throws Exception {
         Histogram latency = new ConcurrentHistogram(60_000_000_000L, 3);
         LongAdder acknowledged = new LongAdder();
         LongAdder requests = new LongAdder();
         LongAdder retries = new LongAdder();
         Map<Integer, LongAdder> codes = new ConcurrentHashMap<>();
+        double seconds = 0;
+        CpuUsage cpu = new CpuUsage(0, 0, 0);
+        for (int first = 0; first < rounds; first += sliceRounds) {
+            int slice = Math.min(sliceRounds, rounds - first);
+            // bodies are built before the clock starts: what is measured is the receiver, not the generator
+            byte[][][] bodies = bodies(firstRound + first, slice);
+            CpuUsage cpuAtStart = CpuUsage.now(receiverPid, countPostgres);
+            long start = System.nanoTime();
+            TriggerThread fired = trigger != null && first == 0
+                    ? new TriggerThread(trigger, start, acknowledged, (long) slice * series.size()) : null;
+            send(bodies, rate, start, latency, acknowledged, requests, retries, codes);
+            seconds += (System.nanoTime() - start) / 1e9;
+            cpu = cpu.plus(CpuUsage.now(receiverPid, countPostgres).since(cpuAtStart));
+            if (fired != null) {
+                fired.finish();
+            }
+        }
+        Map<Integer, Long> statusCodes = new TreeMap<>();
+        codes.forEach((code, n) -> statusCodes.put(code, n.sum()));
+        return new Result(phase, acknowledged.sum(), requests.sum(), retries.sum(), seconds,
+                latency.getValueAtPercentile(50) / 1e6, latency.getValueAtPercentile(99) / 1e6,
+                latency.getMaxValue() / 1e6, statusCodes, cpu, receiverName, countPostgres);
+    }
+
+    /** The compressed request bodies of rounds {@code firstRound} .. {@code firstRound + rounds - 1}, by round and request. */
+    private byte[][][] bodies(int firstRound, int rounds) {
+        int requestsPerRound = (series.size() + batch - 1) / batch;
+        byte[][][] bodies = new byte[rounds][requestsPerRound][];
+        IntStream.range(0, rounds * requestsPerRound).parallel().forEach(i -> {
+            int k = i / requestsPerRound;
+            int r = i % requestsPerRound;
+            long timestamp = startMillis + (firstRound + k) * intervalMillis;
+            int from = r * batch;
+            int to = Math.min(series.size(), from + batch);
+            bodies[k][r] = SnappyDataFormat.compress(series.request(from, to, timestamp, firstRound + k));
+        });
+        return bodies;
+    }
+
+    private void send(byte[][][] bodies, double rate, long start, Histogram latency, LongAdder acknowledged,
+            LongAdder requests, LongAdder retries, Map<Integer, LongAdder> codes) throws Exception {
+        int rounds = bodies.length;
+        int requestsPerRound = (series.size() + batch - 1) / batch;
         AtomicLong reserved = new AtomicLong();
-        CpuUsage cpuAtStart = CpuUsage.now(prom2pgPid);
-        long start = System.nanoTime();
         List<Thread> threads = new ArrayList<>();
         List<Throwable> failures = new ArrayList<>();
         for (int s = 0; s < senders; s++) {
@@ -125,16 +195,38 @@ public final class LoadGenerator {
         for (Thread t : threads) {
             t.join();
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        CpuUsage cpu = CpuUsage.now(prom2pgPid).since(cpuAtStart);
         if (!failures.isEmpty()) {
             throw new IllegalStateException("a sender failed", failures.get(0));
         }
-        Map<Integer, Long> statusCodes = new TreeMap<>();
-        codes.forEach((code, n) -> statusCodes.put(code, n.sum()));
-        return new Result(phase, acknowledged.sum(), requests.sum(), retries.sum(), seconds,
-                latency.getValueAtPercentile(50) / 1e6, latency.getValueAtPercentile(99) / 1e6,
-                latency.getMaxValue() / 1e6, statusCodes, cpu);
+    }
+
+    /** Waits for a trigger's moment, then does it; {@link #finish()} waits for it and rethrows its failure. */
+    private static final class TriggerThread {
+        private final Thread thread;
+        private volatile Throwable failure;
+
+        TriggerThread(Trigger trigger, long startNanos, LongAdder acknowledged, long samples) {
+            thread = new Thread(() -> {
+                try {
+                    long due = startNanos + trigger.afterMillis() * 1_000_000;
+                    while (System.nanoTime() < due && acknowledged.sum() < trigger.atShare() * samples) {
+                        Thread.sleep(5);
+                    }
+                    trigger.action().fire((System.nanoTime() - startNanos) / 1e9);
+                } catch (Throwable e) {
+                    failure = e;
+                }
+            }, "phase-trigger");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void finish() throws Exception {
+            thread.join();
+            if (failure != null) {
+                throw new IllegalStateException("what the phase triggered failed", failure);
+            }
+        }
     }
 
     private void send(HttpClient http, byte[] body, Histogram latency, Map<Integer, LongAdder> codes, LongAdder retries)
@@ -150,8 +242,12 @@ public final class LoadGenerator {
                     .build();
             long t0 = System.nanoTime();
             int code;
+            byte[] answer = new byte[0];
             try {
-                code = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+                // the answer's body is empty when all went well; what a refusal says is kept for the message
+                HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                code = response.statusCode();
+                answer = response.body();
             } catch (java.io.IOException e) {
                 code = 599; // connection failure: retried like a 5xx
             }
@@ -161,7 +257,8 @@ public final class LoadGenerator {
                 return;
             }
             if (code / 100 == 4 && code != 429) {
-                throw new IllegalStateException("prom2pg answered " + code + ": the load generator sent a bad request");
+                throw new IllegalStateException(receiverName + " answered " + code + ": the load generator sent a bad request: "
+                        + new String(answer, 0, Math.min(answer.length, 500), java.nio.charset.StandardCharsets.UTF_8).trim());
             }
             retries.increment();
             Thread.sleep(backoff);

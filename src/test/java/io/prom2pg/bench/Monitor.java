@@ -10,9 +10,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
- * Samples prom2pg once a second while the benchmark runs: samples written (from its own
+ * Samples the receiver once a second while the benchmark runs: samples written (from its own
  * metrics), heap in use, and the process' resident memory (from /proc).
  */
 final class Monitor implements AutoCloseable {
@@ -20,8 +21,21 @@ final class Monitor implements AutoCloseable {
     record Point(double seconds, double written, double heapBytes, double rssBytes) {
     }
 
+    /** Which lines of a receiver's metrics hold its samples written and its heap in use (each summed). */
+    record Source(Predicate<String> written, Predicate<String> heap) {
+        /** prom2pg: samples written to PostgreSQL, the JVM's heap */
+        static final Source PROM2PG = new Source(line -> line.startsWith("prom2pg_samples_written_total "),
+                line -> line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\""));
+        /** Prometheus: samples appended to its head, the Go heap's spans in use */
+        static final Source PROMETHEUS = new Source(
+                line -> line.startsWith("prometheus_tsdb_head_samples_appended_total ")
+                        || line.startsWith("prometheus_tsdb_head_samples_appended_total{"),
+                line -> line.startsWith("go_memstats_heap_inuse_bytes "));
+    }
+
     private final URI metrics;
     private final long pid;
+    private final Source source;
     private final HttpClient http = HttpClient.newHttpClient();
     private final List<Point> points = new ArrayList<>();
     private final long start = System.nanoTime();
@@ -29,8 +43,13 @@ final class Monitor implements AutoCloseable {
     private volatile boolean running = true;
 
     Monitor(URI metrics, long pid) {
+        this(metrics, pid, Source.PROM2PG);
+    }
+
+    Monitor(URI metrics, long pid, Source source) {
         this.metrics = metrics;
         this.pid = pid;
+        this.source = source;
         thread = new Thread(this::loop, "monitor");
         thread.setDaemon(true);
         thread.start();
@@ -44,9 +63,9 @@ final class Monitor implements AutoCloseable {
                 double written = 0;
                 double heap = 0;
                 for (String line : text.split("\n")) {
-                    if (line.startsWith("prom2pg_samples_written_total ")) {
-                        written = value(line);
-                    } else if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+                    if (source.written().test(line)) {
+                        written += value(line);
+                    } else if (source.heap().test(line)) {
                         heap += value(line);
                     }
                 }
@@ -58,7 +77,7 @@ final class Monitor implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (Exception e) {
-                // prom2pg busy or gone: try again next second
+                // the receiver busy or gone: try again next second
                 try {
                     Thread.sleep(1000);
                 } catch (InterruptedException ie) {

@@ -11,9 +11,10 @@ import java.time.ZoneOffset;
 import io.prom2pg.store.SampleChunk;
 
 /**
- * Fills the partition the benchmark writes into with earlier hours of samples of every stored
- * series, as if prom2pg had been ingesting them since then, so that the steady phase measures
- * writing into a partition that already holds that much. The rows are inserted series by series
+ * Fills the partitions before the benchmark's first pass with earlier hours of samples of every
+ * stored series, as if prom2pg had been ingesting them since then, so that the steady phase
+ * measures writing into a head that already holds that much ({@code PREFILL_METHOD=sql}; the
+ * prefill by remote write sends those rounds through the receiver instead, see {@link Bench}). The rows are inserted series by series
  * in time order (the index is built by appending; a partition filled by real ingest has less
  * densely packed index pages), then checkpointed.
  */
@@ -68,19 +69,23 @@ final class Prefill {
                     rows += ps.executeUpdate();
                 }
             }
-            String sizes;
             try (Statement st = c.createStatement()) {
                 st.execute("CHECKPOINT");
-                try (ResultSet rs = st.executeQuery("SELECT pg_size_pretty(sum(pg_relation_size(c.oid)) FILTER (WHERE c.relkind = 'r')),"
-                        + " pg_size_pretty(sum(pg_relation_size(c.oid)) FILTER (WHERE c.relkind = 'i'))"
-                        + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                        + " WHERE n.nspname = '" + schema + "' AND c.relname LIKE 'samples\\_%'")) {
-                    rs.next();
-                    sizes = "partitions " + rs.getString(1) + ", their indexes " + rs.getString(2);
-                }
             }
             return String.format("prefill: %,d samples (%.1f h of every series before the steady phase) in %.0f s; %s",
-                    rows, hours, (System.nanoTime() - t0) / 1e9, sizes);
+                    rows, hours, (System.nanoTime() - t0) / 1e9, sizes(c, schema));
+        }
+    }
+
+    /** The head's partitions on disk, and their indexes: "partitions 1.2 GB, their indexes 800 MB". */
+    static String sizes(Connection c, String schema) throws Exception {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_size_pretty(sum(pg_relation_size(c.oid)) FILTER (WHERE c.relkind = 'r')),"
+                     + " pg_size_pretty(sum(pg_relation_size(c.oid)) FILTER (WHERE c.relkind = 'i'))"
+                     + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                     + " WHERE n.nspname = '" + schema + "' AND c.relname LIKE 'samples\\_%'")) {
+            rs.next();
+            return "partitions " + rs.getString(1) + ", their indexes " + rs.getString(2);
         }
     }
 }
