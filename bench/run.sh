@@ -104,7 +104,7 @@ fi
 # prom2pg.storage.seal-after-ms (2 h) ago would be sealed in the middle of the run, moving rows
 # the check counts into blocks and sharing the cores with the phases
 if [ "$PREFILL_METHOD" = remote-write ] && [ "$prefilled" = 1 ]; then
-  export PROM2PG_STORAGE_SEAL_DELAY_MS=${PROM2PG_STORAGE_SEAL_DELAY_MS:-86400000}
+  export PROM2PG_STORAGE_SEAL_AFTER_MS=${PROM2PG_STORAGE_SEAL_AFTER_MS:-86400000}
 fi
 PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29201 PROM2PG_MANAGEMENT_PORT=29876 \
 PROM2PG_EMBEDDED_PORT=25433 PROM2PG_EMBEDDED_DATA_DIR="$OUT/data" \
