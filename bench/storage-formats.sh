@@ -12,8 +12,8 @@
 #                    sealed-lz4 / sealed-pglz       int8[] times (ms), float8[] values
 #                    offsets-lz4 / offsets-pglz     int4[] ms from the day's start, float8[] values
 #                  each also timed: every sample of every block read back (median of 3, ms)
-#   encoded        the sealed tier as prom2pg makes it (V9): the same row per series and day, its
-#                  samples encoded by the schema's own block_encode (times as a grid plus offsets,
+#   encoded        the sealed tier as prom2pg makes it (V9, V12): one row per series and 4-hour UTC
+#                  window, its samples encoded by the schema's own block_encode (times as a grid plus offsets,
 #                  values as integers of a decimal scale where exact), read by block_samples; the
 #                  encoding timed too, against sealed-pglz's plain arrays
 #   rows read      count(*), sum(value) over the rows, the rate a sealed layout is compared with
@@ -47,7 +47,7 @@ python3 - "$SERIES" "$HOURS" "$WORK" <<'PY'
 import math, random, struct, sys
 series, hours, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 rng = random.Random(42)
-start = 1_796_000_400_000  # a whole hour, ms
+start = 1_796_011_200_000  # the start of a 4-hour UTC window (prom2pg's block), ms
 n = hours * 240
 shapes = ["constant", "int_counter", "float_counter", "int_gauge", "decimal_gauge"]
 rows = open(f"{work}/rows.tsv", "w")
@@ -168,13 +168,14 @@ encode_ms() {
 }
 plain_ms=$(encode_ms "CREATE TABLE sealed_plain AS SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date AS day, s AS series_id,
   min(t), max(t), count(*), array_agg(t ORDER BY t) AS times, array_agg(v ORDER BY t) AS vals FROM raw GROUP BY s, t / 86400000")
-psql_ -q -c "CREATE TABLE encoded (day date NOT NULL, series_id bigint NOT NULL, first_time bigint NOT NULL, last_time bigint NOT NULL,
-  count integer NOT NULL, time_step bigint NOT NULL, time_offsets integer[] NOT NULL, value_scale smallint, value_ints bigint[],
-  vals double precision[], PRIMARY KEY (series_id, day))" \
+psql_ -q -c "CREATE TABLE encoded (day date NOT NULL, series_id bigint NOT NULL, hour smallint NOT NULL, first_time bigint NOT NULL,
+  last_time bigint NOT NULL, count integer NOT NULL, time_step bigint NOT NULL, time_offsets integer[] NOT NULL, value_scale smallint,
+  value_ints bigint[], vals double precision[], PRIMARY KEY (series_id, day, hour))" \
   -c "ALTER TABLE encoded ALTER COLUMN time_offsets SET COMPRESSION pglz, ALTER COLUMN value_ints SET COMPRESSION pglz,
   ALTER COLUMN vals SET COMPRESSION pglz"
-encoded_ms=$(encode_ms "INSERT INTO encoded SELECT (timestamptz 'epoch' + g.d * interval '1 day')::date, g.s, e.*
-  FROM (SELECT s, t / 86400000 AS d, array_agg(t ORDER BY t) AS ts, array_agg(v ORDER BY t) AS vs FROM raw GROUP BY 1, 2) g
+# one block per series and 4-hour window (prom2pg's Sealer.BLOCK_MILLIS), as the sealer groups them
+encoded_ms=$(encode_ms "INSERT INTO encoded SELECT (timestamptz 'epoch' + (g.w / 6) * interval '1 day')::date, g.s, (g.w % 6) * 4, e.*
+  FROM (SELECT s, t / 14400000 AS w, array_agg(t ORDER BY t) AS ts, array_agg(v ORDER BY t) AS vs FROM raw GROUP BY 1, 2) g
   CROSS JOIN LATERAL block_encode(g.ts, g.vs) e")
 psql_ -q -c "VACUUM ANALYZE"
 wrong=$(psql_ -c "SELECT count(*) FROM (SELECT b.series_id, u.t, float8send(u.v) AS v FROM encoded b
@@ -211,7 +212,7 @@ if command -v victoria-metrics >/dev/null || { apt-get install -y -q --no-instal
     sleep 5
   done
   vm_rows=$(curl -sf --get http://127.0.0.1:18428/api/v1/query --data-urlencode 'query=sum(count_over_time({__name__=~"bench_.+"}[1y]))' \
-    --data-urlencode "time=$(( (1796000400 + HOURS * 3600 + 3600) ))" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
+    --data-urlencode "time=$(( (1796011200 + HOURS * 3600 + 3600) ))" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
   kill "$vm"
   [ "$vm_rows" = "$samples" ] || echo "formats: VictoriaMetrics holds $vm_rows samples of $samples"
 else
@@ -242,7 +243,7 @@ for t in sealed_lz4:times sealed_pglz:times offsets_lz4:offsets offsets_pglz:off
 done
 printf '  %-12s %8s %8s\n' encoded "$(per "$(size encoded)")" "$(timed "SELECT count(*), sum(u.v) FROM encoded b
   CROSS JOIN LATERAL block_samples(b.first_time, b.time_step, b.time_offsets, b.value_scale, b.value_ints, b.vals) u")"
-echo "formats: making the day blocks took $plain_ms ms as plain arrays, $encoded_ms ms encoded (one statement each)"
+echo "formats: making the blocks took $plain_ms ms as plain day arrays, $encoded_ms ms encoded in 4-hour blocks (one statement each)"
 echo "formats: encoded blocks by value form: $(psql_ -c "SELECT string_agg(coalesce('scale ' || value_scale, 'floats') || ' ' || n, ', ')
   FROM (SELECT value_scale, count(*) AS n FROM encoded GROUP BY 1 ORDER BY 1) x")"
 
@@ -256,7 +257,9 @@ psql_ -q >/dev/null <<SQL
 INSERT INTO prom2pg.series (id, labels_key, metric_name, labels) OVERRIDING SYSTEM VALUE
   SELECT i, decode(md5('s' || i), 'hex'), 'bench_' || (i % 97), jsonb_build_object('instance', 'host-' || (i / 5 % 400), 'n', i::text)
   FROM generate_series(0, $SERIES - 1) i;
-SELECT prom2pg.ensure_partition(d) FROM (SELECT DISTINCT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date AS d FROM raw) x;
+-- the head as prom2pg lays it out: one partition per 15-minute window (SampleChunk.WINDOW_MILLIS)
+SELECT prom2pg.ensure_head_partition(timestamptz 'epoch' + w * interval '15 minutes', interval '15 minutes')
+  FROM (SELECT DISTINCT t / 900000 AS w FROM raw) x;
 INSERT INTO prom2pg.samples (time, series_id, value) SELECT to_timestamp(t::float8 / 1000), s, v FROM raw ORDER BY t;
 SQL
 psql_ -q -c "VACUUM ANALYZE"
@@ -264,8 +267,8 @@ view_head=$(timed "SELECT count(*), sum(value) FROM prom2pg.metrics")
 psql_ -q >/dev/null <<SQL
 SELECT prom2pg.ensure_block_partition(d) FROM (SELECT DISTINCT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date AS d FROM raw) x;
 -- the blocks encoded above (by the same block_encode), not encoded a second time
-INSERT INTO prom2pg.sample_blocks (day, series_id, first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)
-  SELECT day, series_id, first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals FROM encoded;
+INSERT INTO prom2pg.sample_blocks (day, series_id, hour, first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)
+  SELECT day, series_id, hour, first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals FROM encoded;
 TRUNCATE prom2pg.samples;
 SQL
 psql_ -q -c "VACUUM ANALYZE"

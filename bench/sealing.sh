@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The sealed tier at scale, on a running prom2pg and Debian's PostgreSQL 15: one 4-hour window of
+# SERIES series, HOURS of it at 15 s, first in the head, then sealed by prom2pg's own sealing route.
+#
+#   fill     the series by remote write, then the window's samples inserted round by round as
+#            ingest leaves them (a mix of value shapes, millisecond jitter); prom2pg runs with its
+#            first seal run a day away
+#   head     bytes a sample of the window's partitions, count(*), sum(value) from prom2pg.metrics
+#            over the window, remote read of 10 series over 3 h at prom2pg's endpoint
+#   seal     prom2pg started again with sealing on (first run 15 s after start): the time it took
+#            (its log line "Sealed ...") and the CPU PostgreSQL and prom2pg used meanwhile
+#   sealed   the same measures from the sealed tier; the run fails unless the window holds the
+#            same count and sum as in the head and every remote read returns its samples
+#
+# Usage: SERIES=100000 HOURS=1 bench/sealing.sh     (HOURS 1..4; a run of 100k x 4 h takes ~15 min)
+# Settings: SERIES, HOURS, PORT, BENCH_PG_OPTS (more server settings), PROM2PG_JAVA_OPTS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SERIES=${SERIES:-100000}
+HOURS=${HOURS:-1}
+PORT=${PORT:-25434}
+OUT=${OUT:-target/bench/sealing-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+
+mvn -q -B -DskipTests package test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test >/dev/null
+CP="target/test-classes:target/classes:$(cat target/bench.classpath)"
+
+# shellcheck source=e2e/postgres-server.sh
+. e2e/postgres-server.sh
+postgres_server_install
+PGDIR=$(mktemp -d /tmp/prom2pg-sealing-pg.XXXXXX)
+chmod 755 "$PGDIR"
+postgres_server_init "$PGDIR/pg"
+# shellcheck disable=SC2086 # BENCH_PG_OPTS: more server settings
+postgres_server_start "$PGDIR/pg" "$PORT" -c full_page_writes=on -c wal_compression=on ${BENCH_PG_OPTS:-}
+JDBC=jdbc:postgresql://127.0.0.1:$PORT/postgres
+echo "PostgreSQL: $("$PGBIN/postgres" --version), data in $PGDIR/pg" | tee "$OUT/summary.txt"
+PID=
+cleanup() {
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  postgres_server_stop "$PGDIR/pg" || true
+  rm -rf "$PGDIR"
+}
+trap cleanup EXIT
+
+# prom2pg as users run it, against that server; $1: the first seal run's delay in ms
+start_prom2pg() {
+  PROM2PG_DB_URL=$JDBC PROM2PG_DB_USER=postgres PROM2PG_STORAGE_SEAL_DELAY_MS=$1 \
+  PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29202 PROM2PG_MANAGEMENT_PORT=29877 \
+    bin/prom2pg >>"$OUT/prom2pg.log" 2>&1 &
+  PID=$!
+  until curl -sf -o /dev/null http://127.0.0.1:29877/observe/health/ready; do
+    kill -0 "$PID" 2>/dev/null || { tail -30 "$OUT/prom2pg.log"; exit 1; }
+    sleep 0.2
+  done
+}
+stop_prom2pg() {
+  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+}
+bench() {
+  java -Xmx1g -cp "$CP" io.prom2pg.bench.SealBench "$@" --jdbc "$JDBC" --url http://127.0.0.1:29202 \
+    --state "$OUT/window.properties" | tee -a "$OUT/summary.txt"
+}
+
+start_prom2pg 86400000
+bench fill --series "$SERIES" --hours "$HOURS"
+stop_prom2pg
+start_prom2pg 15000
+bench seal --pid "$PID"
+grep -E 'Sealed [0-9]' "$OUT/prom2pg.log" | sed 's/^.*INFO  \[[^]]*\] /prom2pg: /' | tee -a "$OUT/summary.txt"
+bench sealed
+echo "output: $OUT"
