@@ -11,6 +11,9 @@
 #            (its log line "Sealed ...") and the CPU PostgreSQL and prom2pg used meanwhile
 #   sealed   the same measures from the sealed tier; the run fails unless the window holds the
 #            same count and sum as in the head and every remote read returns its samples
+#   through Prometheus   after head and after sealed: a Prometheus 2.42 (Debian's) with no storage
+#            of its own for the window and prom2pg as its remote_read answers a query_range of
+#            the same 10 series over 3 h at a 15 s step; p50 and p90 of 30 after 3 warm-ups
 #
 # Usage: SERIES=100000 HOURS=1 bench/sealing.sh     (HOURS 1..4; a run of 100k x 4 h takes ~15 min)
 # Settings: SERIES, HOURS, PORT, BENCH_PG_OPTS (more server settings), PROM2PG_JAVA_OPTS.
@@ -58,6 +61,41 @@ start_prom2pg() {
 stop_prom2pg() {
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
 }
+PROMETHEUS=/usr/bin/prometheus
+if [ ! -x $PROMETHEUS ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends prometheus >/dev/null
+fi
+# $1: the tier being read (for the report)
+through_prometheus() {
+  local dir=$OUT/prometheus-$1
+  mkdir -p "$dir"
+  printf 'global:\n  scrape_interval: 1m\nremote_read:\n  - url: http://127.0.0.1:29202/api/v1/read\n    read_recent: true\n' >"$dir/prometheus.yml"
+  $PROMETHEUS --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" --web.listen-address=127.0.0.1:29091 \
+    >"$dir/prometheus.log" 2>&1 &
+  local prom=$!
+  until curl -sf -o /dev/null http://127.0.0.1:29091/-/ready; do sleep 0.1; done
+  local start end
+  start=$(python3 -c "import re; p=dict(l.split('=',1) for l in open('$OUT/window.properties') if '=' in l); print(int(p['start'])/1000)")
+  end=$(python3 -c "print($start + min(3, $HOURS) * 3600 - 15)")
+  local times=()
+  for r in $(seq 0 32); do
+    local first=$(( (r * 9973) % (SERIES / 10 - 10) )) pods
+    pods=$(seq -s '|' "$first" $((first + 9)))
+    local t
+    t=$(curl -sf -o "$dir/answer.json" -w '%{time_total}' --get http://127.0.0.1:29091/api/v1/query_range \
+      --data-urlencode "query=bench_metric_0{pod=~\"app-($pods)-.*\"}" --data-urlencode "start=$start" \
+      --data-urlencode "end=$end" --data-urlencode step=15)
+    local n
+    n=$(python3 -c "import json; print(len(json.load(open('$dir/answer.json'))['data']['result']))")
+    [ "$n" = 10 ] || { echo "through Prometheus: $n series in the answer, not 10"; exit 1; }
+    [ "$r" -ge 3 ] && times+=("$t")
+  done
+  kill "$prom"; wait "$prom" 2>/dev/null || true
+  printf '%s\n' "${times[@]}" | sort -n | python3 -c "import sys; v=[float(x)*1000 for x in sys.stdin]; print(f'through Prometheus ($1): query_range of 10 series over {min(3, $HOURS)} h at a 15 s step, remote read from prom2pg: p50 {v[len(v)//2]:.0f} ms, p90 {v[len(v)*9//10]:.0f} ms (30 queries)')" |
+    tee -a "$OUT/summary.txt"
+}
 bench() {
   java -Xmx1g -cp "$CP" io.prom2pg.bench.SealBench "$@" --jdbc "$JDBC" --url http://127.0.0.1:29202 \
     --state "$OUT/window.properties" | tee -a "$OUT/summary.txt"
@@ -65,9 +103,14 @@ bench() {
 
 start_prom2pg 86400000
 bench fill --series "$SERIES" --hours "$HOURS"
+through_prometheus head
 stop_prom2pg
 start_prom2pg 15000
 bench seal --pid "$PID"
+# the window is visible as sealed when its transaction commits; prom2pg logs it once the commit
+# returns (after PostgreSQL removed the dropped partitions' files)
+for _ in $(seq 1 300); do grep -qE 'Sealed [0-9]' "$OUT/prom2pg.log" && break; sleep 0.2; done
 grep -E 'Sealed [0-9]' "$OUT/prom2pg.log" | sed 's/^.*INFO  \[[^]]*\] /prom2pg: /' | tee -a "$OUT/summary.txt"
 bench sealed
+through_prometheus sealed
 echo "output: $OUT"
