@@ -91,8 +91,7 @@ public class RemoteReader {
     private QueryResult query(Connection c, Query query, int[] budget, int maxSeries) throws SQLException {
         SeriesMatch match = SeriesMatch.of(query.getMatchersList());
         Map<Long, TimeSeries.Builder> series = new LinkedHashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT id, metric_name, labels::text FROM " + schema
-                + ".series WHERE " + match.where() + " LIMIT ?")) {
+        try (PreparedStatement ps = c.prepareStatement(match.select(schema))) {
             int i = 1;
             for (String p : match.parameters()) {
                 ps.setString(i++, p);

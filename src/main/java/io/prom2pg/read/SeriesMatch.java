@@ -56,6 +56,14 @@ public record SeriesMatch(String where, List<String> parameters) {
         return new SeriesMatch(where.toString(), List.copyOf(parameters));
     }
 
+    /**
+     * The matched series, at most a bound given as the last parameter: {@code id, metric_name,
+     * labels::text} of {@code schema.series}.
+     */
+    public String select(String schema) {
+        return "SELECT id, metric_name, labels::text FROM " + schema + ".series WHERE " + where + " LIMIT ?";
+    }
+
     static String anchored(String regex) {
         return "^(?:" + regex + ")$";
     }

@@ -81,7 +81,7 @@ public class Sealer {
      */
     public boolean mayBeSealed(long window) {
         long start = window * SampleChunk.WINDOW_MILLIS;
-        if (Math.floorDiv(start, BLOCK_MILLIS) * BLOCK_MILLIS + BLOCK_MILLIS > Instant.now().toEpochMilli()) {
+        if (blockEnd(start) > Instant.now().toEpochMilli()) {
             return false; // its block's window has not ended: never sealed
         }
         if (sealedWindows.contains(window)) {
@@ -355,23 +355,25 @@ public class Sealer {
      * or, for an earlier release's day partition (sealed whole), its day's.
      */
     public static long windowEnd(Partitions.HeadPartition p) {
-        return p.end() - p.start() > BLOCK_MILLIS ? p.end() : Math.floorDiv(p.start(), BLOCK_MILLIS) * BLOCK_MILLIS + BLOCK_MILLIS;
+        return p.end() - p.start() > BLOCK_MILLIS ? p.end() : blockEnd(p.start());
+    }
+
+    /** The end of the {@link #BLOCK_MILLIS} window (UTC) that holds the time {@code millis}. */
+    private static long blockEnd(long millis) {
+        return Math.floorDiv(millis, BLOCK_MILLIS) * BLOCK_MILLIS + BLOCK_MILLIS;
     }
 
     /** The head's windows whose end is more than sealAfterMillis before now, oldest first. */
     private List<Window> due(Connection c, Instant now) throws SQLException {
         Map<Long, List<Partitions.HeadPartition>> byStart = new java.util.TreeMap<>();
-        Map<Long, Long> ends = new java.util.HashMap<>();
         for (Partitions.HeadPartition p : Partitions.head(c, schema)) {
-            long end = windowEnd(p);
-            long start = Math.min(p.start(), end - BLOCK_MILLIS);
-            byStart.computeIfAbsent(start, k -> new ArrayList<>()).add(p);
-            ends.merge(start, end, Math::max);
+            byStart.computeIfAbsent(Math.min(p.start(), windowEnd(p) - BLOCK_MILLIS), k -> new ArrayList<>()).add(p);
         }
         List<Window> due = new ArrayList<>();
         byStart.forEach((start, parts) -> {
-            if (ends.get(start) <= now.toEpochMilli() - sealAfterMillis) {
-                due.add(new Window(start, ends.get(start), parts));
+            long end = parts.stream().mapToLong(Sealer::windowEnd).max().orElseThrow();
+            if (end <= now.toEpochMilli() - sealAfterMillis) {
+                due.add(new Window(start, end, parts));
             }
         });
         return due;

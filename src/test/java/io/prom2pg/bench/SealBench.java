@@ -260,12 +260,8 @@ public final class SealBench {
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         java.nio.ByteBuffer sample = java.nio.ByteBuffer.allocate(16);
         for (int r = 0; r < 33; r++) {
-            // ten series of one metric, different ones each read
-            int firstPod = (r * 9_973) % Math.max(1, seriesCount / BenchSeries.METRICS - 10);
             ReadRequest request = ReadRequest.newBuilder().addQueries(Query.newBuilder()
-                    .setStartTimestampMs(start).setEndTimestampMs(end - 1)
-                    .addMatchers(matcher(LabelMatcher.Type.EQ, "__name__", "bench_metric_0"))
-                    .addMatchers(matcher(LabelMatcher.Type.RE, "pod", podsRegex(firstPod)))).build();
+                    .setStartTimestampMs(start).setEndTimestampMs(end - 1).addAllMatchers(matchers(r, seriesCount))).build();
             HttpRequest http = HttpRequest.newBuilder(base.resolve("/api/v1/read"))
                     .header("Content-Type", "application/x-protobuf").header("Content-Encoding", "snappy")
                     .header("X-Prometheus-Remote-Read-Version", "0.1.0")
@@ -303,17 +299,14 @@ public final class SealBench {
         List<Double> ms = new ArrayList<>();
         try (Connection c = DriverManager.getConnection(jdbc, "postgres", "")) {
             for (int r = 0; r < 33; r++) {
-                int firstPod = (r * 9_973) % Math.max(1, seriesCount / BenchSeries.METRICS - 10);
-                io.prom2pg.read.SeriesMatch match = io.prom2pg.read.SeriesMatch.of(List.of(
-                        matcher(LabelMatcher.Type.EQ, "__name__", "bench_metric_0"),
-                        matcher(LabelMatcher.Type.RE, "pod", podsRegex(firstPod))));
+                io.prom2pg.read.SeriesMatch match = io.prom2pg.read.SeriesMatch.of(matchers(r, seriesCount));
                 long t0 = System.nanoTime();
-                try (PreparedStatement ps = c.prepareStatement("SELECT id, metric_name, labels::text FROM prom2pg.series WHERE "
-                        + match.where() + " LIMIT 100000")) {
+                try (PreparedStatement ps = c.prepareStatement(match.select("prom2pg"))) {
                     int i = 1;
                     for (String p : match.parameters()) {
                         ps.setString(i++, p);
                     }
+                    ps.setInt(i, 100_000);
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
                             rs.getString(3);
@@ -327,6 +320,13 @@ public final class SealBench {
         }
         ms.sort(null);
         return ms.get(ms.size() / 2);
+    }
+
+    /** The matchers of read r: ten series of one metric, different ones each read. */
+    private static List<LabelMatcher> matchers(int r, int seriesCount) {
+        int firstPod = (r * 9_973) % Math.max(1, seriesCount / BenchSeries.METRICS - 10);
+        return List.of(matcher(LabelMatcher.Type.EQ, "__name__", "bench_metric_0"),
+                matcher(LabelMatcher.Type.RE, "pod", podsRegex(firstPod)));
     }
 
     /**
