@@ -158,9 +158,11 @@ ALTER TABLE offsets_pglz ALTER COLUMN offsets SET COMPRESSION pglz, ALTER COLUMN
 INSERT INTO offsets_pglz SELECT (timestamptz 'epoch' + (t / 86400000) * interval '1 day')::date, s, min(t), max(t), count(*),
   array_agg((t % 86400000)::int4 ORDER BY t), array_agg(v ORDER BY t) FROM raw GROUP BY s, t / 86400000;
 SQL
-# prom2pg's own encoding functions, from the migration that defines them (schema public here)
+# prom2pg's own encoding functions, from the migrations that define them (schema public here):
+# V9's block_samples, and block_encode as V13 replaced it
 sed -n '/^CREATE FUNCTION \${schema}.block_encode/,/^-- The new columns/p' src/main/resources/db/migration/V9__block_encoding.sql |
   sed '$d; s/\${schema}/public/g' | psql_ -q
+sed 's/\${schema}/public/g' src/main/resources/db/migration/V13__faster_block_encode.sql | psql_ -q
 encode_ms() {
   local t0; t0=$(date +%s%N)
   psql_ -q -c "$1" >/dev/null

@@ -125,6 +125,24 @@ class StorageSealingTest {
         assertEquals(withLate, remoteReadBits("sealed_shapes", T0 - 60_000L, T0 + 2 * 3_600_000L));
     }
 
+    @Test
+    void should_key_each_block_by_the_hour_its_window_starts_at() throws Exception {
+        long day = DAY.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+        long[] times = {day, day + 13 * 3_600_000L + 5 * 60_000L, day + 24 * 3_600_000L - 1};
+        WriteRequest.Builder w = WriteRequest.newBuilder();
+        for (long t : times) {
+            w.addTimeseries(series("__name__", "sealed_hours", "t", String.valueOf(t)).addSamples(sample(t, 1)));
+        }
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), w.build()).statusCode());
+        awaitSealed();
+        String expected = day + ":0:" + day + "," + (day + 13 * 3_600_000L + 5 * 60_000L) + ":12:" + (day + 13 * 3_600_000L + 5 * 60_000L)
+                + "," + (day + 24 * 3_600_000L - 1) + ":20:" + (day + 24 * 3_600_000L - 1);
+        assertEquals(expected, TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT string_agg((s.labels ->> 't') || ':' || b.hour"
+                + " || ':' || b.first_time, ',' ORDER BY (s.labels ->> 't')::bigint) FROM " + prom2pg.schema + ".sample_blocks b JOIN "
+                + prom2pg.schema + ".series s ON s.id = b.series_id WHERE s.metric_name = 'sealed_hours' AND b.day = '" + DAY + "'"),
+                "each sample's block is its 4-hour window's: hours 0, 12 and 20 of the day");
+    }
+
     /** "i:scale" of each series' block ("-": floats as they are). */
     private static String scales(String metric) throws Exception {
         return TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT string_agg((s.labels ->> 'i') || ':' || coalesce(b.value_scale::text, '-'),"

@@ -194,12 +194,12 @@ public class Sealer {
         }
         List<String> parts = w.partitions().stream().map(Partitions.HeadPartition::table).toList();
         StringBuilder rows = new StringBuilder();
-        for (String part : parts) {
+        for (Partitions.HeadPartition p : w.partitions()) {
+            // ms as a float8 of seconds times 1000, exact for the head's ms times (extract() is a
+            // numeric since PostgreSQL 14: 21% slower on a 4-hour window of 24M samples)
             rows.append(rows.isEmpty() ? "" : " UNION ALL ")
-                    .append("SELECT series_id, (extract(epoch FROM time) * 1000)::bigint AS t, value,"
-                            // the UTC hour the sample's block starts at
-                            + " (extract(hour FROM time AT TIME ZONE 'UTC')::int / " + BLOCK_MILLIS / 3_600_000L + " * "
-                            + BLOCK_MILLIS / 3_600_000L + ")::smallint AS hour FROM ").append(part);
+                    .append("SELECT series_id, (date_part('epoch', time) * 1000)::bigint AS t, value, ")
+                    .append(blockHour(p)).append("::smallint AS hour FROM ").append(p.table());
         }
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
@@ -356,6 +356,18 @@ public class Sealer {
      */
     public static long windowEnd(Partitions.HeadPartition p) {
         return p.end() - p.start() > BLOCK_MILLIS ? p.end() : blockEnd(p.start());
+    }
+
+    /**
+     * The UTC hour its samples' blocks start at, as SQL: a constant for a window's partition (it
+     * lies in one block), computed for each row of an earlier release's day partition.
+     */
+    private static String blockHour(Partitions.HeadPartition p) {
+        long hours = BLOCK_MILLIS / 3_600_000L;
+        if (p.end() <= blockEnd(p.start())) {
+            return Long.toString(Math.floorMod(p.start(), 86_400_000L) / 3_600_000L / hours * hours);
+        }
+        return "(date_part('hour', time AT TIME ZONE 'UTC')::int / " + hours + " * " + hours + ")";
     }
 
     /** The end of the {@link #BLOCK_MILLIS} window (UTC) that holds the time {@code millis}. */
