@@ -71,17 +71,27 @@ class StorageSealingTest {
         List<String> sent = bits(request);
         assertEquals(sent, viewBits("sealed_mix"), "the metrics view over the blocks");
         assertEquals(sent, remoteReadBits("sealed_mix", T0, T0 + 3_600_000L), "remote read over the blocks");
+        // a range that cuts the blocks at both ends, its ends included
+        long from = T0 + 2 * 15_000L;
+        long to = T0 + 5 * 15_000L;
+        assertEquals(sent.stream().filter(r -> {
+            long t = Long.parseLong(r.split("\\|")[1]);
+            return t >= from && t <= to;
+        }).toList(), remoteReadBits("sealed_mix", from, to), "remote read of a part of the blocks");
 
         // Prometheus retries what it is not sure of: nothing is added, before or after the next seal
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request).statusCode());
         assertEquals(sent, viewBits("sealed_mix"), "a retried request adds nothing to a sealed window");
 
-        // a late sample of the sealed window lands in the head at once, then in the blocks
+        // a late sample of the sealed window, between two of its block's, lands in the head at once, then in the blocks
         WriteRequest late = WriteRequest.newBuilder()
-                .addTimeseries(series("__name__", "sealed_mix", "i", "0").addSamples(sample(T0 + 30 * 60_000L, 42)))
+                .addTimeseries(series("__name__", "sealed_mix", "i", "0").addSamples(sample(T0 + 7_500L, 42)))
                 .build();
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), late).statusCode());
         assertEquals(sent.size() + 1, viewBits("sealed_mix").size(), "the late sample, at once");
+        List<String> headAndBlocks = remoteReadBits("sealed_mix", T0, T0 + 3_600_000L);
+        assertEquals(sent.size() + 1, headAndBlocks.size(), "remote read: the late sample from the head among its block's");
+        assertTrue(headAndBlocks.containsAll(sent));
         awaitSealed();
         assertEquals(2, blocks("sealed_mix"), "merged into its series' block");
         List<String> withLate = viewBits("sealed_mix");
@@ -279,6 +289,10 @@ class StorageSealingTest {
         List<String> rows = new ArrayList<>();
         for (TimeSeries ts : answer.getResults(0).getTimeseriesList()) {
             String i = ts.getLabelsList().stream().filter(l -> l.getName().equals("i")).findFirst().orElseThrow().getValue();
+            for (int k = 1; k < ts.getSamplesCount(); k++) {
+                assertTrue(ts.getSamples(k - 1).getTimestamp() < ts.getSamples(k).getTimestamp(),
+                        "series " + i + ": samples in ascending time order, as Prometheus merges them");
+            }
             for (var s : ts.getSamplesList()) {
                 rows.add(i + "|" + s.getTimestamp() + "|" + Long.toHexString(Double.doubleToRawLongBits(s.getValue())));
             }

@@ -1,8 +1,6 @@
 package io.prom2pg.read;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -29,6 +27,7 @@ import io.prom2pg.proto.RemoteWriteV1.Sample;
 import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
 import io.prom2pg.store.Schema;
 import io.prom2pg.store.Sql;
+import io.prom2pg.store.StoredSamples;
 
 /**
  * Answers a remote read request from PostgreSQL: for each query, the series its matchers select
@@ -111,28 +110,21 @@ public class RemoteReader {
         if (series.isEmpty()) {
             return result.build();
         }
-        // both tiers: the head's rows and the sealed blocks of the range (the end is inclusive)
-        String sql = "SELECT series_id, (extract(epoch FROM time) * 1000)::int8, float8send(value) FROM " + schema
-                + ".samples_between(timestamptz 'epoch' + ? * interval '1 millisecond',"
-                + " timestamptz 'epoch' + (? + 1) * interval '1 millisecond') WHERE series_id = ANY (?)"
-                + " ORDER BY series_id, time LIMIT ?";
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            Array ids = c.createArrayOf("int8", series.keySet().toArray());
-            ps.setLong(1, query.getStartTimestampMs());
-            ps.setLong(2, query.getEndTimestampMs());
-            ps.setArray(3, ids);
-            ps.setInt(4, budget[0] + 1);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    if (budget[0]-- <= 0) {
-                        throw new ReadLimitException("the answer would hold more than " + maxSamples
-                                + " samples (prom2pg.read.max-samples): narrow the query's time range or matchers");
-                    }
-                    double value = Double.longBitsToDouble(ByteBuffer.wrap(rs.getBytes(3)).getLong());
-                    series.get(rs.getLong(1)).addSamples(Sample.newBuilder().setTimestamp(rs.getLong(2)).setValue(value));
-                }
-            }
+        // both tiers, the sealed blocks decoded here (the end is inclusive)
+        long[] ids = series.keySet().stream().mapToLong(Long::longValue).toArray();
+        Map<Long, StoredSamples.Series> samples = StoredSamples.read(c, schema, ids, query.getStartTimestampMs(),
+                query.getEndTimestampMs(), budget[0]);
+        if (samples == null) {
+            throw new ReadLimitException("the answer would hold more than " + maxSamples
+                    + " samples (prom2pg.read.max-samples): narrow the query's time range or matchers");
         }
+        samples.forEach((id, s) -> {
+            TimeSeries.Builder ts = series.get(id);
+            for (int i = 0; i < s.count(); i++) {
+                ts.addSamples(Sample.newBuilder().setTimestamp(s.time(i)).setValue(s.value(i)));
+            }
+            budget[0] -= s.count();
+        });
         for (TimeSeries.Builder ts : series.values()) {
             if (ts.getSamplesCount() > 0) {
                 result.addTimeseries(ts);

@@ -80,6 +80,46 @@ class BlockEncodingTest {
         }
     }
 
+    @Test
+    void should_decode_in_java_the_samples_block_samples_gives() throws Exception {
+        // remote read decodes the blocks it fetches (StoredSamples): the same samples, bit for bit
+        // and in order, over the whole block and over a range that cuts it at both ends
+        List<Samples> blocks = randomBlocks();
+        try (Connection c = TestDatabase.connect(url);
+             PreparedStatement ps = c.prepareStatement("SELECT e.first_time, e.time_step, e.value_scale, array_send(e.time_offsets),"
+                     + " array_send(e.value_ints), array_send(e.vals) FROM " + schema + ".block_encode(?::int8[], ?::float8[]) e")) {
+            for (int b = 0; b < blocks.size(); b++) {
+                Samples s = blocks.get(b);
+                ps.setObject(1, s.times);
+                ps.setObject(2, s.values);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    int n = s.times.length;
+                    long from = s.times[n / 3];
+                    long to = s.times[2 * n / 3];
+                    StoredSamples.Series whole = new StoredSamples.Series();
+                    StoredSamples.Series part = new StoredSamples.Series();
+                    for (StoredSamples.Series out : List.of(whole, part)) {
+                        StoredSamples.decode(rs.getLong(1), rs.getLong(2), (Short) rs.getObject(3, Short.class), rs.getBytes(4),
+                                rs.getBytes(5), rs.getBytes(6), out == whole ? Long.MIN_VALUE : from,
+                                out == whole ? Long.MAX_VALUE : to, out);
+                    }
+                    String what = "block " + b + " (shape " + s.shape + ", " + n + " samples)";
+                    assertEquals(bits(s.times, s.values), bits(whole), what);
+                    assertEquals(bits(s.times, s.values).subList(n / 3, 2 * n / 3 + 1), bits(part), what + ", from " + from + " to " + to);
+                }
+            }
+        }
+    }
+
+    static List<String> bits(StoredSamples.Series s) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < s.count(); i++) {
+            out.add(s.time(i) + ":" + String.format("%016x", Double.doubleToRawLongBits(s.value(i))));
+        }
+        return out;
+    }
+
     /** Blocks of every value shape, times with jitter and gaps, some of one to three samples. */
     static List<Samples> randomBlocks() {
         Random random = new Random(7);
