@@ -116,6 +116,52 @@ class StorageSealingCrashTest {
         }
     }
 
+    @Test
+    void should_leave_the_hour_blocks_whole_when_killed_while_compacting() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("compactcrash");
+        LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(7);
+        long t0 = day.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+        fill(url, schema, day);
+        // an instance whose seal delay puts "now minus the delay" at 03:10 of the window: its hours 0 to 2 sealed by the hour
+        long sealAfter = System.currentTimeMillis() - (t0 + 3 * 3_600_000L + 10 * 60_000L);
+        try (RunningProm2pg hourly = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-after-ms", Long.toString(sealAfter),
+                "prom2pg.storage.seal-delay-ms", "100", "prom2pg.storage.seal-interval-ms", "100")).awaitReady(Duration.ofSeconds(30))) {
+            Await.until(() -> headRows(url, schema, day) == SERIES * (PER_SERIES - 720), Duration.ofSeconds(60), "hours 0 to 2 sealed");
+        }
+        assertEquals(SERIES * 3, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"), "a block a series and hour");
+        String window = schema + ".sample_blocks_" + day.format(DateTimeFormatter.BASIC_ISO_DATE) + "_00";
+        Path dir = Files.createTempDirectory("prom2pg-compactcrash");
+        Map<String, String> env = Map.of("PROM2PG_DB_URL", url, "PROM2PG_DB_USER", "postgres", "PROM2PG_DB_SCHEMA", schema,
+                "PROM2PG_STORAGE_SEAL_DELAY_MS", "1", "PROM2PG_STORAGE_SEAL_INTERVAL_MS", "100");
+        // the window over: hour 3 sealed, then the compaction's new table built and its DROP of the old one waiting for a reader
+        try (Connection reader = TestDatabase.connect(url)) {
+            reader.setAutoCommit(false);
+            try (Statement st = reader.createStatement()) {
+                st.execute("LOCK TABLE " + window + " IN ACCESS SHARE MODE");
+            }
+            Prom2pgProcess sealer = Prom2pgProcess.start(dir.resolve("held"), env);
+            Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    + " AND query = 'DROP TABLE " + window + "'") > 0, Duration.ofSeconds(60), "the compaction waiting to drop the hour blocks");
+            sealer.kill();
+            reader.rollback();
+        }
+        awaitSessionsGone(url, schema);
+        assertEquals(0, headRows(url, schema, day), "hour 3 sealed before the compaction");
+        assertEquals(SERIES * 4, TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks"),
+                "killed before the compaction committed: the hour blocks as they were");
+        assertEquals(SERIES * PER_SERIES, blockSamples(url, schema, day));
+        assertEquals("", TestDatabase.queryString(url, "SELECT coalesce(string_agg(relname, ','), '') FROM pg_class c JOIN pg_namespace n"
+                + " ON n.oid = c.relnamespace WHERE n.nspname = '" + schema + "' AND relname LIKE '%next%'"), "no half-built table left");
+        try (Prom2pgProcess sealer = Prom2pgProcess.start(dir.resolve("last"), env).awaitReady(Duration.ofSeconds(60))) {
+            Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM " + schema + ".sample_blocks") == SERIES,
+                    Duration.ofSeconds(60), "the window compacted: a block a series");
+        }
+        assertEquals(SERIES * PER_SERIES, blockSamples(url, schema, day));
+        assertEquals(SERIES * PER_SERIES, TestDatabase.queryLong(url, "SELECT count(DISTINCT (series_id, time)) FROM "
+                + schema + ".samples_between('-infinity', 'infinity')"));
+    }
+
     /** The killed prom2pg's sessions ended (PostgreSQL rolls back what they had not committed). */
     private static void awaitSessionsGone(String url, String schema) throws Exception {
         Await.until(() -> TestDatabase.queryLong(url, "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"

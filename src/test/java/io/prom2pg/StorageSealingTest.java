@@ -248,12 +248,16 @@ class StorageSealingTest {
     }
 
     private static long blocks(String metric) throws Exception {
+        return blocks(prom2pg, metric);
+    }
+
+    static long blocks(RunningProm2pg prom2pg, String metric) throws Exception {
         return TestDatabase.queryLong(prom2pg.jdbcUrl(), "SELECT count(*) FROM " + prom2pg.schema + ".sample_blocks b JOIN "
                 + prom2pg.schema + ".series s ON s.id = b.series_id WHERE s.metric_name = '" + metric + "'");
     }
 
     /** "labels|time|bits of the value", sorted. */
-    private static List<String> bits(WriteRequest request) {
+    static List<String> bits(WriteRequest request) {
         List<String> rows = new ArrayList<>();
         for (TimeSeries ts : request.getTimeseriesList()) {
             for (var s : ts.getSamplesList()) {
@@ -265,6 +269,10 @@ class StorageSealingTest {
     }
 
     private static List<String> viewBits(String metric) throws Exception {
+        return viewBits(prom2pg, metric);
+    }
+
+    static List<String> viewBits(RunningProm2pg prom2pg, String metric) throws Exception {
         List<String> rows = TestDatabase.queryStrings(prom2pg.jdbcUrl(), "SELECT (labels ->> 'i') || '|'"
                 + " || (extract(epoch FROM time) * 1000)::bigint || '|' || ltrim(encode(float8send(value), 'hex'), '0')"
                 + " FROM " + prom2pg.schema + ".metrics WHERE name = '" + metric + "'");
@@ -277,6 +285,10 @@ class StorageSealingTest {
     }
 
     private static List<String> remoteReadBits(String metric, long from, long to) throws Exception {
+        return remoteReadBits(prom2pg, metric, from, to);
+    }
+
+    static List<String> remoteReadBits(RunningProm2pg prom2pg, String metric, long from, long to) throws Exception {
         ReadRequest read = ReadRequest.newBuilder().addQueries(Query.newBuilder().setStartTimestampMs(from).setEndTimestampMs(to)
                 .addMatchers(LabelMatcher.newBuilder().setType(LabelMatcher.Type.EQ).setName("__name__").setValue(metric)))
                 .build();

@@ -137,6 +137,59 @@ class StorageUpgradeTest {
         }
     }
 
+    @Test
+    void should_seal_whole_windows_into_a_day_partition_the_release_before_made() throws Exception {
+        String url = TestDatabase.shared().jdbcUrl();
+        String schema = TestDatabase.newSchema("upgrade_hours");
+        Flyway.configure().dataSource(url, "postgres", "").schemas(schema).defaultSchema(schema)
+                .placeholders(Map.of("schema", schema)).locations("classpath:db/migration").target("13").load().migrate();
+        LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(2);
+        try (Connection c = TestDatabase.connect(url); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO " + schema + ".series (labels_key, metric_name, labels)"
+                    + " SELECT decode(md5('hours-' || i), 'hex'), 'upgraded_hours', jsonb_build_object('i', i::text)"
+                    + " FROM generate_series(0, " + (SERIES - 1) + ") i");
+            // as the release before left it: the day's block partition (one table) holding the
+            // window 00:00-04:00, and the window 04:00-08:00 in the head
+            st.execute("SELECT " + schema + ".ensure_block_partition('" + day + "')");
+            st.execute("INSERT INTO " + schema + ".sealed_windows VALUES ('" + day + " 00:00+00', '" + day + " 04:00+00')");
+            st.execute("INSERT INTO " + schema + ".sample_blocks (day, hour, series_id, first_time, last_time, count, time_step,"
+                    + " time_offsets, value_scale, value_ints, vals) SELECT '" + day + "', 0, s.id, e.* FROM " + schema + ".series s"
+                    + " CROSS JOIN LATERAL " + schema + ".block_encode(ARRAY(SELECT (extract(epoch FROM timestamptz '" + day
+                    + " 00:00+00') * 1000)::bigint + m * 15000 FROM generate_series(0, 959) m), ARRAY(SELECT m * 0.5 FROM generate_series(0, 959) m)) e");
+            for (int w = 0; w < 16; w++) {
+                st.execute("SELECT " + schema + ".ensure_head_partition(timestamptz '" + day + " 04:00+00' + " + w
+                        + " * interval '15 minutes', interval '15 minutes')");
+            }
+            st.execute("INSERT INTO " + schema + ".samples (time, series_id, value) SELECT timestamptz '" + day
+                    + " 04:00+00' + m * interval '15 seconds' + (m % 3) * interval '1 millisecond', s.id,"
+                    + " CASE m % 4 WHEN 0 THEN 'NaN'::float8 WHEN 1 THEN '-0'::float8 ELSE m * 0.01 END"
+                    + " FROM " + schema + ".series s, generate_series(0, 959) m");
+        }
+        String all = "SELECT b.time, b.series_id, b.value FROM " + schema + ".samples_between('-infinity', 'infinity') b";
+        String before = fingerprint(url, schema, all);
+        String dayTable = schema + ".sample_blocks_" + day.format(java.time.format.DateTimeFormatter.BASIC_ISO_DATE);
+        String heads = "SELECT count(*) FROM " + schema + ".samples";
+        // "now minus the delay" at 06:10 of the window in the head: no hour of it goes into the old day's table
+        long t0610 = day.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli() + 6 * 3_600_000L + 10 * 60_000L;
+        Map<String, String> sealing = Map.of("prom2pg.storage.seal-delay-ms", "200", "prom2pg.storage.seal-interval-ms", "200");
+        Map<String, String> open = new java.util.HashMap<>(sealing);
+        open.put("prom2pg.storage.seal-after-ms", Long.toString(System.currentTimeMillis() - t0610));
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, open).awaitReady(Duration.ofSeconds(60))) {
+            Await.until(() -> prom2pg.metric("prom2pg_maintenance_runs_total{route=\"storage-sealing\"}") >= 3, Duration.ofSeconds(30),
+                    "a few sealing runs");
+            assertEquals(SERIES * 960L, TestDatabase.queryLong(url, heads), "the open window stays in the head");
+            assertEquals(0.0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
+        }
+        try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, sealing).awaitReady(Duration.ofSeconds(60))) {
+            Await.until(() -> TestDatabase.queryLong(url, heads) == 0, Duration.ofSeconds(60), "the window sealed once over");
+            assertEquals(List.of("0:" + SERIES, "4:" + SERIES), TestDatabase.queryStrings(url, "SELECT hour || ':' || count(*) FROM "
+                    + schema + ".sample_blocks GROUP BY hour ORDER BY hour"), "a block a series and window, in the day's one table");
+            assertEquals("r", TestDatabase.queryString(url, "SELECT relkind::text FROM pg_class WHERE oid = '" + dayTable + "'::regclass"));
+            assertEquals(before, fingerprint(url, schema, all), "every sample, bit for bit, once");
+            assertEquals(0.0, prom2pg.metric("prom2pg_maintenance_failures_total{route=\"storage-sealing\"}"));
+        }
+    }
+
     /** Count and digest of the rows (series, time in ms, the value's bits), in order. */
     private static String fingerprint(String url, String schema, String rows) throws Exception {
         return TestDatabase.queryString(url, "SELECT count(*) || ' ' || md5(string_agg(r.series_id || ':'"

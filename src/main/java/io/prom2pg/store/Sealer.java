@@ -45,11 +45,14 @@ public class Sealer {
      */
     public static final long BLOCK_MILLIS = 4 * 3_600_000L;
 
+    /** The head is sealed by the hour while its 4-hour window is open (V14__hour_blocks.sql). */
+    static final long HOUR_MILLIS = 3_600_000L;
+
     private static final Logger LOG = LoggerFactory.getLogger(Sealer.class);
 
     private DataSource dataSource;
     private String schema = "prom2pg";
-    private long sealAfterMillis = 2 * 3_600_000L;
+    private long sealAfterMillis = 30 * 60_000L;
     private Partitions partitions;
     private final Set<Long> sealedWindows = ConcurrentHashMap.newKeySet();
     private final Map<Long, Long> unsealedChecked = new ConcurrentHashMap<>();
@@ -63,7 +66,7 @@ public class Sealer {
         this.schema = Schema.checkName(schema);
     }
 
-    /** How long after its 4-hour window ended a window's samples stay in the head (rows) before they are sealed. */
+    /** How long after its hour ended an hour's samples stay in the head (rows) before they are sealed. */
     public void setSealAfterMillis(long sealAfterMillis) {
         this.sealAfterMillis = sealAfterMillis;
     }
@@ -75,14 +78,14 @@ public class Sealer {
 
     /**
      * Whether samples of this head window ({@link SampleChunk#getWindow()}) may be sealed already,
-     * so a write must check the blocks: its block's window has ended and {@code sealed_windows}
+     * so a write must check the blocks: its hour has ended and {@code sealed_windows}
      * holds it (any instance may have sealed it, whatever its clock or settings say). Windows
      * known sealed are remembered; the answer for one not sealed is kept a minute.
      */
     public boolean mayBeSealed(long window) {
         long start = window * SampleChunk.WINDOW_MILLIS;
-        if (blockEnd(start) > Instant.now().toEpochMilli()) {
-            return false; // its block's window has not ended: never sealed
+        if (Math.floorDiv(start, HOUR_MILLIS) * HOUR_MILLIS + HOUR_MILLIS > Instant.now().toEpochMilli()) {
+            return false; // its hour has not ended: never sealed
         }
         if (sealedWindows.contains(window)) {
             return true;
@@ -143,6 +146,9 @@ public class Sealer {
                         samples += sealed;
                     }
                 }
+                for (long start : toCompact(c, now)) {
+                    compact(c, start);
+                }
                 return new SealRun(windows, samples);
             } finally {
                 unlock(c);
@@ -154,9 +160,10 @@ public class Sealer {
 
     /**
      * The head partitions of one window [start, end) to seal together: a {@link #BLOCK_MILLIS}
-     * window, or the day of an earlier release's day partition.
+     * window, the day of an earlier release's day partition, or, {@code hourly}, one hour of a
+     * window, whose blocks are keyed by that hour until the window is compacted.
      */
-    record Window(long start, long end, List<Partitions.HeadPartition> partitions) {
+    record Window(long start, long end, List<Partitions.HeadPartition> partitions, boolean hourly) {
         LocalDate day() {
             return Instant.ofEpochMilli(start).atZone(ZoneOffset.UTC).toLocalDate();
         }
@@ -199,7 +206,8 @@ public class Sealer {
             // numeric since PostgreSQL 14: 21% slower on a 4-hour window of 24M samples)
             rows.append(rows.isEmpty() ? "" : " UNION ALL ")
                     .append("SELECT series_id, (date_part('epoch', time) * 1000)::bigint AS t, value, ")
-                    .append(blockHour(p)).append("::smallint AS hour FROM ").append(p.table());
+                    .append(w.hourly() ? Long.toString(Math.floorMod(p.start(), 86_400_000L) / HOUR_MILLIS) : blockHour(p))
+                    .append("::smallint AS hour FROM ").append(p.table());
         }
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
@@ -354,8 +362,16 @@ public class Sealer {
      * The end of the window a head partition is sealed with: its {@link #BLOCK_MILLIS} window's,
      * or, for an earlier release's day partition (sealed whole), its day's.
      */
-    public static long windowEnd(Partitions.HeadPartition p) {
+    private static long windowEnd(Partitions.HeadPartition p) {
         return p.end() - p.start() > BLOCK_MILLIS ? p.end() : blockEnd(p.start());
+    }
+
+    /**
+     * When a head partition's samples are sealed, sealAfterMillis later: the end of its hour, or,
+     * for an earlier release's day partition (sealed whole), of its day.
+     */
+    public static long sealableFrom(Partitions.HeadPartition p) {
+        return p.end() - p.start() > BLOCK_MILLIS ? p.end() : Math.floorDiv(p.start(), HOUR_MILLIS) * HOUR_MILLIS + HOUR_MILLIS;
     }
 
     /**
@@ -375,20 +391,171 @@ public class Sealer {
         return Math.floorDiv(millis, BLOCK_MILLIS) * BLOCK_MILLIS + BLOCK_MILLIS;
     }
 
-    /** The head's windows whose end is more than sealAfterMillis before now, oldest first. */
+    /**
+     * What is due as of now, oldest first: each window that ended more than sealAfterMillis ago,
+     * whole (its blocks keyed by its start), and each hour that did so of a window that has not,
+     * or of one sealed by the hour before (its hours are compacted once all are sealed). An
+     * earlier release's day partition, or a window of a day whose block partition an earlier
+     * release made (one table, not one a window), is sealed by whole windows only.
+     */
     private List<Window> due(Connection c, Instant now) throws SQLException {
+        long cutoff = now.toEpochMilli() - sealAfterMillis;
         Map<Long, List<Partitions.HeadPartition>> byStart = new java.util.TreeMap<>();
         for (Partitions.HeadPartition p : Partitions.head(c, schema)) {
             byStart.computeIfAbsent(Math.min(p.start(), windowEnd(p) - BLOCK_MILLIS), k -> new ArrayList<>()).add(p);
         }
+        Set<Long> byTheHour = new java.util.HashSet<>();
+        for (long hour : sealedHours(c)) {
+            byTheHour.add(Math.floorDiv(hour, BLOCK_MILLIS) * BLOCK_MILLIS);
+        }
         List<Window> due = new ArrayList<>();
-        byStart.forEach((start, parts) -> {
+        for (Map.Entry<Long, List<Partitions.HeadPartition>> e : byStart.entrySet()) {
+            long start = e.getKey();
+            List<Partitions.HeadPartition> parts = e.getValue();
             long end = parts.stream().mapToLong(Sealer::windowEnd).max().orElseThrow();
-            if (end <= now.toEpochMilli() - sealAfterMillis) {
-                due.add(new Window(start, end, parts));
+            boolean whole = end - start > BLOCK_MILLIS || !windowedDay(c, start);
+            if (end <= cutoff && (whole || !byTheHour.contains(start))) {
+                due.add(new Window(start, end, parts, false));
+            } else if (!whole) {
+                Map<Long, List<Partitions.HeadPartition>> hours = new java.util.TreeMap<>();
+                for (Partitions.HeadPartition p : parts) {
+                    hours.computeIfAbsent(Math.floorDiv(p.start(), HOUR_MILLIS) * HOUR_MILLIS, k -> new ArrayList<>()).add(p);
+                }
+                hours.forEach((hour, inHour) -> {
+                    if (hour + HOUR_MILLIS <= cutoff) {
+                        due.add(new Window(hour, hour + HOUR_MILLIS, inHour, true));
+                    }
+                });
             }
-        });
+        }
         return due;
+    }
+
+    /** The starts of the hours {@code sealed_windows} holds as sealed by the hour (their window not compacted yet). */
+    private List<Long> sealedHours(Connection c) throws SQLException {
+        List<Long> hours = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT start FROM " + schema
+                + ".sealed_windows WHERE \"end\" - start = interval '1 hour' ORDER BY start")) {
+            while (rs.next()) {
+                hours.add(rs.getObject(1, java.time.OffsetDateTime.class).toInstant().toEpochMilli());
+            }
+        }
+        return hours;
+    }
+
+    /** Whether the blocks of the window that starts at {@code start} have a partition of their own (or will have: the day has no block partition yet). */
+    private boolean windowedDay(Connection c, long start) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT c.relkind::text FROM pg_class c WHERE c.oid = to_regclass(?)")) {
+            ps.setString(1, Partitions.partition(schema, "sample_blocks", dayOf(start)));
+            try (ResultSet rs = ps.executeQuery()) {
+                return !rs.next() || "p".equals(rs.getString(1));
+            }
+        }
+    }
+
+    /** The windows sealed by the hour that have ended more than sealAfterMillis ago and have no hour left in the head. */
+    private List<Long> toCompact(Connection c, Instant now) throws SQLException {
+        long cutoff = now.toEpochMilli() - sealAfterMillis;
+        List<Partitions.HeadPartition> head = Partitions.head(c, schema);
+        java.util.TreeSet<Long> windows = new java.util.TreeSet<>();
+        for (long hour : sealedHours(c)) {
+            long start = Math.floorDiv(hour, BLOCK_MILLIS) * BLOCK_MILLIS;
+            if (start + BLOCK_MILLIS <= cutoff
+                    && head.stream().noneMatch(p -> p.start() < start + BLOCK_MILLIS && p.end() > start)) {
+                windows.add(start);
+            }
+        }
+        return new ArrayList<>(windows);
+    }
+
+    /**
+     * Compacts the hour blocks of the window that starts at {@code start} into one block per
+     * series: the window's table is built anew beside it (the blocks' samples decoded and encoded
+     * again), then, in one transaction, the old one dropped and the new one attached in its place,
+     * so no dead rows are left and a crash leaves one or the other. Returns false when a reader
+     * held the window's table past the lock timeout (the next run tries again).
+     */
+    private boolean compact(Connection c, long start) throws SQLException {
+        long t0 = System.nanoTime();
+        LocalDate day = dayOf(start);
+        int hour = (int) (Math.floorMod(start, 86_400_000L) / HOUR_MILLIS);
+        String dayTable = Partitions.partition(schema, "sample_blocks", day);
+        String name = dayTable.substring(schema.length() + 1) + String.format("_%02d", hour);
+        String next = name + "_next";
+        long samples;
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS " + schema + "." + next);
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + schema + ".create_block_window(?, ?, ?)")) {
+                ps.setString(1, next);
+                ps.setObject(2, day);
+                ps.setInt(3, hour);
+                ps.execute();
+            }
+            // the blocks in series order (an index scan of a few rows a series), so the samples
+            // are grouped as they are decoded, without sorting them all
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "." + next + " (day, hour, series_id,"
+                    + " first_time, last_time, count, time_step, time_offsets, value_scale, value_ints, vals)"
+                    + " SELECT ?, ?, g.series_id, e.* FROM (SELECT b.series_id, array_agg(x.t ORDER BY x.t) AS ts,"
+                    + "   array_agg(x.v ORDER BY x.t) AS vs"
+                    + "   FROM (SELECT * FROM " + schema + "." + name + " ORDER BY series_id, hour) b"
+                    + "   CROSS JOIN LATERAL " + blockSamples(schema, "b") + " x GROUP BY b.series_id) g"
+                    + " CROSS JOIN LATERAL " + schema + ".block_encode(g.ts, g.vs) e")) {
+                ps.setObject(1, day);
+                ps.setInt(2, hour);
+                ps.executeUpdate();
+            }
+            st.execute("ALTER TABLE " + schema + "." + next + " ADD CONSTRAINT " + next + "_pkey PRIMARY KEY (series_id, day, hour)");
+            try (ResultSet rs = st.executeQuery("SELECT (SELECT coalesce(sum(count), 0) FROM " + schema + "." + name + "),"
+                    + " (SELECT coalesce(sum(count), 0) FROM " + schema + "." + next + ")")) {
+                rs.next();
+                samples = rs.getLong(1);
+                if (rs.getLong(2) != samples) {
+                    throw new IllegalStateException("compacting " + name + " gave " + rs.getLong(2) + " samples of " + samples);
+                }
+            }
+            // readers of the blocks are waited for a second at most
+            st.execute("SET LOCAL lock_timeout = '1s'");
+            st.execute("DROP TABLE " + schema + "." + name);
+            st.execute("ALTER TABLE " + schema + "." + next + " RENAME TO " + name);
+            st.execute("ALTER INDEX " + schema + "." + next + "_pkey RENAME TO " + name + "_pkey");
+            st.execute("ALTER TABLE " + dayTable + " ATTACH PARTITION " + schema + "." + name
+                    + " FOR VALUES FROM (" + hour + ") TO (" + (hour + BLOCK_MILLIS / HOUR_MILLIS) + ")");
+            // the window is sealed whole from now on: a late sample merges into its block
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + ".sealed_windows AS w (start, \"end\")"
+                    + " VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET \"end\" = greatest(w.\"end\", excluded.\"end\")");
+                 PreparedStatement hours = c.prepareStatement("DELETE FROM " + schema + ".sealed_windows"
+                         + " WHERE start > ? AND start < ? AND \"end\" - start = interval '1 hour'")) {
+                java.time.OffsetDateTime from = Instant.ofEpochMilli(start).atOffset(ZoneOffset.UTC);
+                java.time.OffsetDateTime to = Instant.ofEpochMilli(start + BLOCK_MILLIS).atOffset(ZoneOffset.UTC);
+                ps.setObject(1, from);
+                ps.setObject(2, to);
+                ps.execute();
+                hours.setObject(1, from);
+                hours.setObject(2, to);
+                hours.execute();
+            }
+            c.commit();
+        } catch (SQLException e) {
+            c.rollback();
+            if (waitsForOthers(e)) {
+                LOG.info("Compacting the window from {} waits for a reader of the blocks; next run tries again", Instant.ofEpochMilli(start));
+                return false;
+            }
+            throw e;
+        } catch (RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+        LOG.info("Compacted {} to {}: {} samples in one block a series, in {} ms", Instant.ofEpochMilli(start),
+                Instant.ofEpochMilli(start + BLOCK_MILLIS), samples, (System.nanoTime() - t0) / 1_000_000);
+        return true;
+    }
+
+    private static LocalDate dayOf(long millis) {
+        return Instant.ofEpochMilli(millis).atZone(ZoneOffset.UTC).toLocalDate();
     }
 
     private boolean tryLock(Connection c) throws SQLException {

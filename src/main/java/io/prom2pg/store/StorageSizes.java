@@ -20,7 +20,7 @@ public class StorageSizes {
 
     /**
      * Bytes of each tier, and when the oldest window the head still holds ended (null: none),
-     * the window it is sealed with ({@link Sealer#windowEnd}) or, on TimescaleDB, its chunk.
+     * the end of the hour it is sealed with ({@link Sealer#sealableFrom}) or, on TimescaleDB, its chunk.
      */
     public record Sizes(long headBytes, long sealedBytes, Instant oldestUnsealedEnd) {
     }
@@ -41,7 +41,7 @@ public class StorageSizes {
             if (Partitions.samplesPartitioned(c, schema)) {
                 List<Partitions.HeadPartition> head = Partitions.head(c, schema);
                 return new Sizes(bytes(c, "samples"), bytes(c, "sample_blocks"),
-                        head.isEmpty() ? null : Instant.ofEpochMilli(Sealer.windowEnd(head.get(0))));
+                        head.isEmpty() ? null : Instant.ofEpochMilli(Sealer.sealableFrom(head.get(0))));
             }
             // TimescaleDB: the sealed tier is the compressed chunks, which are not the hypertable's
             // children; the head is what its chunks hold uncompressed
@@ -70,10 +70,12 @@ public class StorageSizes {
 
     /** Every table of the schema that is not itself a partition, largest first. */
     public static List<TableSize> tables(Connection c, String schema) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT t.relname, (pg_total_relation_size(t.oid) + coalesce((SELECT"
-                + " sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = t.oid), 0))::bigint AS bytes"
+        try (PreparedStatement ps = c.prepareStatement("WITH RECURSIVE tree(top, r) AS (SELECT t.oid, t.oid"
                 + " FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace"
-                + " WHERE n.nspname = ? AND t.relkind IN ('r', 'p') AND NOT t.relispartition ORDER BY bytes DESC, t.relname")) {
+                + " WHERE n.nspname = ? AND t.relkind IN ('r', 'p') AND NOT t.relispartition"
+                + " UNION ALL SELECT tree.top, i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.r)"
+                + " SELECT c.relname, sum(pg_total_relation_size(tree.r))::bigint AS bytes FROM tree"
+                + " JOIN pg_class c ON c.oid = tree.top GROUP BY c.relname ORDER BY bytes DESC, c.relname")) {
             ps.setString(1, schema);
             List<TableSize> tables = new java.util.ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
@@ -87,10 +89,11 @@ public class StorageSizes {
 
     /** The table and everything under it (partitions or chunks), indexes and TOAST included. */
     private long bytes(Connection c, String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(pg_total_relation_size(r)), 0)::bigint"
-                + " FROM (SELECT ?::regclass AS r UNION ALL SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = ?::regclass) t")) {
+        // a day's block partition is itself partitioned by window: every level counts
+        try (PreparedStatement ps = c.prepareStatement("WITH RECURSIVE t(r) AS (SELECT ?::regclass"
+                + " UNION ALL SELECT i.inhrelid FROM pg_inherits i JOIN t ON i.inhparent = t.r)"
+                + " SELECT coalesce(sum(pg_total_relation_size(r)), 0)::bigint FROM t")) {
             ps.setString(1, schema + "." + table);
-            ps.setString(2, schema + "." + table);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
