@@ -100,8 +100,8 @@ stop_postgres() {
 if [ -n "${BENCH_JFR:-}" ]; then
   export PROM2PG_EXTRA_JAVA_OPTS="-XX:StartFlightRecording=filename=$OUT/prom2pg.jfr,settings=profile,dumponexit=true"
 fi
-# a prefill by remote write reaches hours back: windows that ended more than
-# prom2pg.storage.seal-after-ms (2 h) ago would be sealed in the middle of the run, moving rows
+# a prefill by remote write reaches hours back: hours that ended more than
+# prom2pg.storage.seal-after-ms (30 min) ago would be sealed in the middle of the run, moving rows
 # the check counts into blocks and sharing the cores with the phases
 if [ "$PREFILL_METHOD" = remote-write ] && [ "$prefilled" = 1 ]; then
   export PROM2PG_STORAGE_SEAL_AFTER_MS=${PROM2PG_STORAGE_SEAL_AFTER_MS:-86400000}

@@ -13,10 +13,13 @@
 #            same count and sum as in the head and every remote read returns its samples
 #   through Prometheus   after head and after sealed: a Prometheus 2.42 (Debian's) with no storage
 #            of its own for the window and prom2pg as its remote_read answers a query_range of
-#            the same 10 series over 3 h at a 15 s step; p50 and p90 of 30 after 3 warm-ups
+#            the same 10 series over 3 h at a 15 s step; p50 and p90 of 30 after 20 warm-ups
 #
 # Usage: SERIES=100000 HOURS=1 bench/sealing.sh     (HOURS 1..4; a run of 100k x 4 h takes ~15 min)
-# Settings: SERIES, HOURS, PORT, BENCH_PG_OPTS (more server settings), PROM2PG_JAVA_OPTS.
+#        SEAL_BY=hour SERIES=100000 HOURS=4 bench/sealing.sh
+#            the seal as it goes while the window is open: its first HOURS-1 hours sealed one by
+#            one into hour blocks, then the last hour, then the hour blocks compacted
+# Settings: SERIES, HOURS, SEAL_BY (window, hour), PORT, BENCH_PG_OPTS (more server settings), PROM2PG_JAVA_OPTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SERIES=${SERIES:-100000}
@@ -47,9 +50,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# prom2pg as users run it, against that server; $1: the first seal run's delay in ms
+# prom2pg as users run it, against that server; $1: the first seal run's delay in ms, $2 (optional)
+# prom2pg.storage.seal-after-ms
 start_prom2pg() {
-  PROM2PG_DB_URL=$JDBC PROM2PG_DB_USER=postgres PROM2PG_STORAGE_SEAL_DELAY_MS=$1 \
+  env ${2:+PROM2PG_STORAGE_SEAL_AFTER_MS=$2} PROM2PG_DB_URL=$JDBC PROM2PG_DB_USER=postgres PROM2PG_STORAGE_SEAL_DELAY_MS=$1 \
   PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29202 PROM2PG_MANAGEMENT_PORT=29877 \
     bin/prom2pg >>"$OUT/prom2pg.log" 2>&1 &
   PID=$!
@@ -80,7 +84,7 @@ through_prometheus() {
   start=$(python3 -c "import re; p=dict(l.split('=',1) for l in open('$OUT/window.properties') if '=' in l); print(int(p['start'])/1000)")
   end=$(python3 -c "print($start + min(3, $HOURS) * 3600 - 15)")
   local times=()
-  for r in $(seq 0 32); do
+  for r in $(seq 0 49); do
     local first=$(( (r * 9973) % (SERIES / 10 - 10) )) pods
     pods=$(seq -s '|' "$first" $((first + 9)))
     local t
@@ -90,7 +94,7 @@ through_prometheus() {
     local n
     n=$(python3 -c "import json; print(len(json.load(open('$dir/answer.json'))['data']['result']))")
     [ "$n" = 10 ] || { echo "through Prometheus: $n series in the answer, not 10"; exit 1; }
-    [ "$r" -ge 3 ] && times+=("$t")
+    [ "$r" -ge 20 ] && times+=("$t")
   done
   kill "$prom"; wait "$prom" 2>/dev/null || true
   printf '%s\n' "${times[@]}" | sort -n | python3 -c "import sys; v=[float(x)*1000 for x in sys.stdin]; print(f'through Prometheus ($1): query_range of 10 series over {min(3, $HOURS)} h at a 15 s step, remote read from prom2pg: p50 {v[len(v)//2]:.0f} ms, p90 {v[len(v)*9//10]:.0f} ms (30 queries)')" |
@@ -105,12 +109,22 @@ start_prom2pg 86400000
 bench fill --series "$SERIES" --hours "$HOURS"
 through_prometheus head
 stop_prom2pg
+if [ "${SEAL_BY:-window}" = hour ]; then
+  # as while the window is open: "now minus the seal delay" 10 minutes into its last hour, so its
+  # other hours are sealed one by one into hour blocks; then the window, over, is compacted
+  start_ms=$(python3 -c "p=dict(l.strip().split('=',1) for l in open('$OUT/window.properties') if '=' in l); print(p['start'])")
+  start_prom2pg 15000 $(( $(date +%s%3N) - (start_ms + (HOURS - 1) * 3600000 + 600000) ))
+  until [ "$(grep -cE 'Sealed [0-9]' "$OUT/prom2pg.log")" -ge $((HOURS - 1)) ]; do sleep 1; done
+  stop_prom2pg
+fi
 start_prom2pg 15000
 bench seal --pid "$PID"
 # the window is visible as sealed when its transaction commits; prom2pg logs it once the commit
 # returns (after PostgreSQL removed the dropped partitions' files)
-for _ in $(seq 1 300); do grep -qE 'Sealed [0-9]' "$OUT/prom2pg.log" && break; sleep 0.2; done
-grep -E 'Sealed [0-9]' "$OUT/prom2pg.log" | sed 's/^.*INFO  \[[^]]*\] /prom2pg: /' | tee -a "$OUT/summary.txt"
+done_line='Sealed [0-9]'
+[ "${SEAL_BY:-window}" = hour ] && done_line='Compacted [0-9]'
+for _ in $(seq 1 3000); do grep -qE "$done_line" "$OUT/prom2pg.log" && break; sleep 0.2; done
+grep -E 'Sealed [0-9]|Compacted [0-9]' "$OUT/prom2pg.log" | sed 's/^.*INFO  \[[^]]*\] /prom2pg: /' | tee -a "$OUT/summary.txt"
 bench sealed
 through_prometheus sealed
 echo "output: $OUT"

@@ -16,6 +16,7 @@
 #                  window, its samples encoded by the schema's own block_encode (times as a grid plus offsets,
 #                  values as integers of a decimal scale where exact), read by block_samples; the
 #                  encoding timed too, against sealed-pglz's plain arrays
+#   encoded-1h     the same in blocks of one hour, as the sealer makes them while a window is open (V14)
 #   rows read      count(*), sum(value) over the rows, the rate a sealed layout is compared with
 #   metrics view   prom2pg's schema (its migrations, applied with psql): count(*), sum(value) from
 #                  prom2pg.metrics with the samples in the head, then with the same samples sealed
@@ -179,6 +180,13 @@ psql_ -q -c "CREATE TABLE encoded (day date NOT NULL, series_id bigint NOT NULL,
 encoded_ms=$(encode_ms "INSERT INTO encoded SELECT (timestamptz 'epoch' + (g.w / 6) * interval '1 day')::date, g.s, (g.w % 6) * 4, e.*
   FROM (SELECT s, t / 14400000 AS w, array_agg(t ORDER BY t) AS ts, array_agg(v ORDER BY t) AS vs FROM raw GROUP BY 1, 2) g
   CROSS JOIN LATERAL block_encode(g.ts, g.vs) e")
+# the same samples in blocks of one hour, as the sealer makes them while a 4-hour window is open (V14)
+psql_ -q -c "CREATE TABLE encoded_hour (LIKE encoded INCLUDING ALL)" \
+  -c "ALTER TABLE encoded_hour ALTER COLUMN time_offsets SET COMPRESSION pglz, ALTER COLUMN value_ints SET COMPRESSION pglz,
+  ALTER COLUMN vals SET COMPRESSION pglz" \
+  -c "INSERT INTO encoded_hour SELECT (timestamptz 'epoch' + (g.w / 24) * interval '1 day')::date, g.s, g.w % 24, e.*
+  FROM (SELECT s, t / 3600000 AS w, array_agg(t ORDER BY t) AS ts, array_agg(v ORDER BY t) AS vs FROM raw GROUP BY 1, 2) g
+  CROSS JOIN LATERAL block_encode(g.ts, g.vs) e"
 psql_ -q -c "VACUUM ANALYZE"
 wrong=$(psql_ -c "SELECT count(*) FROM (SELECT b.series_id, u.t, float8send(u.v) AS v FROM encoded b
   CROSS JOIN LATERAL block_samples(b.first_time, b.time_step, b.time_offsets, b.value_scale, b.value_ints, b.vals) u) e
@@ -244,6 +252,8 @@ for t in sealed_lz4:times sealed_pglz:times offsets_lz4:offsets offsets_pglz:off
   printf '  %-12s %8s %8s\n' "${t%%:*}" "$(per "$(size "${t%%:*}")")" "$(readms "${t%%:*}" "${t##*:}")"
 done
 printf '  %-12s %8s %8s\n' encoded "$(per "$(size encoded)")" "$(timed "SELECT count(*), sum(u.v) FROM encoded b
+  CROSS JOIN LATERAL block_samples(b.first_time, b.time_step, b.time_offsets, b.value_scale, b.value_ints, b.vals) u")"
+printf '  %-12s %8s %8s\n' encoded-1h "$(per "$(size encoded_hour)")" "$(timed "SELECT count(*), sum(u.v) FROM encoded_hour b
   CROSS JOIN LATERAL block_samples(b.first_time, b.time_step, b.time_offsets, b.value_scale, b.value_ints, b.vals) u")"
 echo "formats: making the blocks took $plain_ms ms as plain day arrays, $encoded_ms ms encoded in 4-hour blocks (one statement each)"
 echo "formats: encoded blocks by value form: $(psql_ -c "SELECT string_agg(coalesce('scale ' || value_scale, 'floats') || ' ' || n, ', ')
