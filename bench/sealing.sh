@@ -14,16 +14,22 @@
 #   through Prometheus   after head and after sealed: a Prometheus 2.42 (Debian's) with no storage
 #            of its own for the window and prom2pg as its remote_read answers a query_range of
 #            the same 10 series over 3 h at a 15 s step; p50 and p90 of 30 after 20 warm-ups
+#   backlog  last, BACKLOG_ROUNDS (40) rounds of every series by remote write into the head, the
+#            same into the sealed window between its samples (as a replay after an outage), again
+#            (a retry), and their merge into the window's blocks at the next seal run (every 60 s
+#            here; 15 minutes by default); the window checked to hold every sample once
 #
 # Usage: SERIES=100000 HOURS=1 bench/sealing.sh     (HOURS 1..4; a run of 100k x 4 h takes ~15 min)
 #        SEAL_BY=hour SERIES=100000 HOURS=4 bench/sealing.sh
 #            the seal as it goes while the window is open: its first HOURS-1 hours sealed one by
 #            one into hour blocks, then the last hour, then the hour blocks compacted
-# Settings: SERIES, HOURS, SEAL_BY (window, hour), PORT, BENCH_PG_OPTS (more server settings), PROM2PG_JAVA_OPTS.
+# Settings: SERIES, HOURS, SEAL_BY (window, hour), BACKLOG_ROUNDS (0: none), PORT, BENCH_PG_OPTS
+#           (more server settings), PROM2PG_JAVA_OPTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SERIES=${SERIES:-100000}
 HOURS=${HOURS:-1}
+BACKLOG_ROUNDS=${BACKLOG_ROUNDS:-40}
 PORT=${PORT:-25434}
 OUT=${OUT:-target/bench/sealing-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
@@ -54,6 +60,7 @@ trap cleanup EXIT
 # prom2pg.storage.seal-after-ms
 start_prom2pg() {
   env ${2:+PROM2PG_STORAGE_SEAL_AFTER_MS=$2} PROM2PG_DB_URL=$JDBC PROM2PG_DB_USER=postgres PROM2PG_STORAGE_SEAL_DELAY_MS=$1 \
+    PROM2PG_STORAGE_SEAL_INTERVAL_MS=60000 \
   PROM2PG_HTTP_HOST=127.0.0.1 PROM2PG_HTTP_PORT=29202 PROM2PG_MANAGEMENT_PORT=29877 \
     bin/prom2pg >>"$OUT/prom2pg.log" 2>&1 &
   PID=$!
@@ -127,4 +134,10 @@ for _ in $(seq 1 3000); do grep -qE "$done_line" "$OUT/prom2pg.log" && break; sl
 grep -E 'Sealed [0-9]|Compacted [0-9]' "$OUT/prom2pg.log" | sed 's/^.*INFO  \[[^]]*\] /prom2pg: /' | tee -a "$OUT/summary.txt"
 bench sealed
 through_prometheus sealed
+if [ "$BACKLOG_ROUNDS" -gt 0 ]; then
+  seals=$(grep -cE 'Sealed [0-9]' "$OUT/prom2pg.log")
+  bench backlog --pid "$PID" --rounds "$BACKLOG_ROUNDS"
+  grep -E 'Sealed [0-9]' "$OUT/prom2pg.log" | tail -n +$((seals + 1)) | sed 's/^.*INFO  \[[^]]*\] /prom2pg (the merge): /' |
+    tee -a "$OUT/summary.txt"
+fi
 echo "output: $OUT"

@@ -175,8 +175,10 @@ class StorageSealingCrashTest {
         LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(6);
         fill(url, schema, day);
         long lateTime = day.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli() + 7_000;
+        // a new sample, and a retry of one the day holds (stored in the head, being sealed)
         WriteRequest late = WriteRequest.newBuilder()
-                .addTimeseries(series("__name__", "sealed_crash", "s", "0").addSamples(sample(lateTime, -1))).build();
+                .addTimeseries(series("__name__", "sealed_crash", "s", "0").addSamples(sample(lateTime, -1)))
+                .addTimeseries(series("__name__", "sealed_crash", "s", "1").addSamples(sample(lateTime - 7_000, 1000))).build();
         try (RunningProm2pg prom2pg = RunningProm2pg.start(url, schema, Map.of("prom2pg.storage.seal-delay-ms", "100",
                 "prom2pg.storage.seal-interval-ms", "100")).awaitReady(Duration.ofSeconds(30));
              Connection reader = TestDatabase.connect(url)) {

@@ -48,6 +48,16 @@ public final class StoredSamples {
             return values[i];
         }
 
+        /** Whether one of the samples is at {@code t}. */
+        boolean contains(long t) {
+            for (int i = 0; i < count; i++) {
+                if (times[i] == t) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         void add(long t, double v) {
             if (count == times.length) {
                 times = Arrays.copyOf(times, count * 2);
@@ -91,30 +101,10 @@ public final class StoredSamples {
     public static Map<Long, Series> read(Connection c, String schema, long[] ids, long fromMillis, long toMillis, int limit)
             throws SQLException {
         Map<Long, Series> sealed = new LinkedHashMap<>();
-        int budget = limit;
         Array idArray = c.createArrayOf("int8", Arrays.stream(ids).boxed().toArray());
-        // a block partition holds the blocks whose window starts on its day (UTC)
-        try (PreparedStatement ps = c.prepareStatement("SELECT series_id, first_time, time_step, value_scale,"
-                + " array_send(time_offsets), array_send(value_ints), array_send(vals) FROM " + schema + ".sample_blocks"
-                + " WHERE series_id = ANY (?) AND day >= ? AND day <= ? AND last_time >= ? AND first_time <= ?"
-                + " ORDER BY series_id, first_time")) {
-            ps.setArray(1, idArray);
-            ps.setObject(2, day(fromMillis));
-            ps.setObject(3, day(toMillis));
-            ps.setLong(4, fromMillis);
-            ps.setLong(5, toMillis);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Series s = sealed.computeIfAbsent(rs.getLong(1), k -> new Series());
-                    int before = s.count;
-                    decode(rs.getLong(2), rs.getLong(3), (Short) rs.getObject(4, Short.class), rs.getBytes(5), rs.getBytes(6),
-                            rs.getBytes(7), fromMillis, toMillis, s);
-                    budget -= s.count - before;
-                    if (budget < 0) {
-                        return null;
-                    }
-                }
-            }
+        int budget = blocks(c, schema, idArray, fromMillis, toMillis, limit, sealed);
+        if (budget < 0) {
+            return null;
         }
         Map<Long, Series> head = new LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT series_id, (date_part('epoch', time) * 1000)::int8,"
@@ -147,6 +137,74 @@ public final class StoredSamples {
             }
         }
         return all;
+    }
+
+    /**
+     * The times the sealed blocks hold of {@code ids} from {@code fromMillis} to {@code toMillis},
+     * both included and within one hour, per series that has some (its values left 0). A late
+     * write checks its times only: of 2,000 4-hour blocks, the time offsets alone came in 33 ms,
+     * with the values 84 ms (PostgreSQL's time, EXPLAIN ANALYZE). Only the blocks that can hold
+     * the hour are opened: its window's and its own (and a whole day's of releases before V12).
+     */
+    static Map<Long, Series> sealedTimes(Connection c, String schema, long[] ids, long fromMillis, long toMillis) throws SQLException {
+        Map<Long, Series> sealed = new LinkedHashMap<>();
+        int hour = (int) (Math.floorMod(fromMillis, 86_400_000L) / 3_600_000L);
+        try (PreparedStatement ps = c.prepareStatement("SELECT series_id, first_time, time_step, array_send(time_offsets)"
+                + " FROM " + schema + ".sample_blocks WHERE series_id = ANY (?) AND day = ?"
+                + " AND (hour = 0 OR hour >= ? AND hour < ?) AND last_time >= ? AND first_time <= ?")) {
+            ps.setArray(1, c.createArrayOf("int8", Arrays.stream(ids).boxed().toArray()));
+            ps.setObject(2, day(fromMillis));
+            ps.setInt(3, hour - hour % 4);
+            ps.setInt(4, hour - hour % 4 + 4);
+            ps.setLong(5, fromMillis);
+            ps.setLong(6, toMillis);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Series out = sealed.computeIfAbsent(rs.getLong(1), k -> new Series());
+                    long first = rs.getLong(2);
+                    long step = rs.getLong(3);
+                    ByteBuffer o = ByteBuffer.wrap(rs.getBytes(4));
+                    int n = length(o);
+                    for (int i = 0; i < n; i++) {
+                        long t = first + i * step + element(o, 4).getInt();
+                        if (t >= fromMillis && t <= toMillis) {
+                            out.add(t, 0);
+                        }
+                    }
+                }
+            }
+        }
+        return sealed;
+    }
+
+    /** Decodes the blocks' samples of the range into {@code out}; returns what is left of {@code limit}, negative once over it. */
+    private static int blocks(Connection c, String schema, Array idArray, long fromMillis, long toMillis, int limit,
+                              Map<Long, Series> out) throws SQLException {
+        int budget = limit;
+        // a block partition holds the blocks whose window starts on its day (UTC)
+        try (PreparedStatement ps = c.prepareStatement("SELECT series_id, first_time, time_step, value_scale,"
+                + " array_send(time_offsets), array_send(value_ints), array_send(vals) FROM " + schema + ".sample_blocks"
+                + " WHERE series_id = ANY (?) AND day >= ? AND day <= ? AND last_time >= ? AND first_time <= ?"
+                + " ORDER BY series_id, first_time")) {
+            ps.setArray(1, idArray);
+            ps.setObject(2, day(fromMillis));
+            ps.setObject(3, day(toMillis));
+            ps.setLong(4, fromMillis);
+            ps.setLong(5, toMillis);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Series s = out.computeIfAbsent(rs.getLong(1), k -> new Series());
+                    int before = s.count;
+                    decode(rs.getLong(2), rs.getLong(3), (Short) rs.getObject(4, Short.class), rs.getBytes(5), rs.getBytes(6),
+                            rs.getBytes(7), fromMillis, toMillis, s);
+                    budget -= s.count - before;
+                    if (budget < 0) {
+                        return budget;
+                    }
+                }
+            }
+        }
+        return budget;
     }
 
     /**

@@ -34,18 +34,20 @@ import io.prom2pg.store.Sealer;
  * The sealed tier at scale, one window of a running prom2pg ({@code bench/sealing.sh}):
  * <ol>
  *   <li>{@code fill}: the series by remote write (one round), then {@code --hours} of every series
- *   at 15 s in the 4-hour window that ended at least {@code prom2pg.storage.seal-after-ms} (2 h)
- *   ago, inserted round by round as ingest leaves them (time-major heap, index built by appending),
- *   values a mix of shapes (constants, integer and float counters, integer gauges, 2-decimal
- *   gauges) with millisecond jitter; then the head measured;</li>
+ *   at 15 s in the 4-hour window that ended at least {@code --seal-after-ms} (2 h) ago, inserted
+ *   round by round as ingest leaves them (time-major heap, index built by appending), values a mix
+ *   of shapes (constants, integer and float counters, integer gauges, 2-decimal gauges) with
+ *   millisecond jitter; then the head measured;</li>
  *   <li>{@code seal}: waits until prom2pg (started again with sealing on) has sealed that window,
  *   PostgreSQL's and prom2pg's CPU in the meantime;</li>
  *   <li>{@code sealed}: the same window measured from the sealed tier, and checked against the
  *   head's count and sum.</li>
+ *   <li>{@code backlog}: late samples into the sealed window by remote write against ingest into
+ *   the head, a retry of them, and their merge into the window's blocks.</li>
  * </ol>
  * Each measure: bytes per sample (the window's tables and indexes), {@code count(*), sum(value)}
  * from {@code prom2pg.metrics} over the window (median of 3), remote read of 10 series over 3 h at
- * prom2pg's endpoint (p50 and p90 of 30 after 3 warm-ups; every answer checked for its samples).
+ * prom2pg's endpoint (p50 and p90 of 30 after 20 warm-ups; every answer checked for its samples).
  */
 public final class SealBench {
 
@@ -76,7 +78,8 @@ public final class SealBench {
                     Long.parseLong(a.getOrDefault("seal-after-ms", "7200000")));
             case "seal" -> seal(jdbc, state, Long.parseLong(a.get("pid")));
             case "sealed" -> measure("sealed", jdbc, base, load(state), true);
-            default -> throw new IllegalArgumentException("fill, seal or sealed, not " + args[0]);
+            case "backlog" -> backlog(jdbc, base, load(state), Integer.parseInt(a.get("rounds")), Long.parseLong(a.get("pid")));
+            default -> throw new IllegalArgumentException("fill, seal, sealed or backlog, not " + args[0]);
         }
     }
 
@@ -181,6 +184,81 @@ public final class SealBench {
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1) && rs.getLong(2) == 0;
+            }
+        }
+    }
+
+    /**
+     * A backlog into the sealed window, as Prometheus replays one after an outage, against ingest
+     * into the head in the same run: {@code rounds} of every series at the current time (the
+     * head), then {@code rounds} into the sealed window at times between its samples (each
+     * checked against the window's blocks, then stored as rows), then the same again (a retry:
+     * nothing added). Then waits until prom2pg has merged the late rows into the window's blocks
+     * and checks the window holds each sample once.
+     */
+    private static void backlog(String jdbc, URI base, Properties p, int rounds, long prom2pgPid) throws Exception {
+        long start = Long.parseLong(p.getProperty("start"));
+        long end = Long.parseLong(p.getProperty("end"));
+        int seriesCount = Integer.parseInt(p.getProperty("series"));
+        long stored = Long.parseLong(p.getProperty("count"));
+        if (rounds >= Integer.parseInt(p.getProperty("rounds"))) {
+            throw new IllegalArgumentException("the backlog's rounds go between the window's samples: fewer than " + p.getProperty("rounds"));
+        }
+        BenchSeries series = new BenchSeries(seriesCount);
+        URI write = base.resolve("/api/v1/write");
+        long now = Math.floorDiv(System.currentTimeMillis(), INTERVAL) * INTERVAL - rounds * INTERVAL;
+        LoadGenerator head = new LoadGenerator(write, series, 4, 2000, now, INTERVAL);
+        head.setProm2pgPid(prom2pgPid);
+        LoadGenerator.Result intoHead = head.run("head", 0, rounds, 0);
+        // rounds 1.. at the window's start plus a multiple of 15 s: the SQL fill put round i of
+        // every series 2 to 14,997 ms after that, so none of these times is stored yet
+        LoadGenerator late = new LoadGenerator(write, series, 4, 2000, start, INTERVAL);
+        late.setProm2pgPid(prom2pgPid);
+        LoadGenerator.Result intoSealed = late.run("late", 1, rounds, 0);
+        LoadGenerator.Result retried = late.run("retry", 1, rounds, 0);
+        long expected = stored + (long) rounds * seriesCount;
+        try (Connection c = DriverManager.getConnection(jdbc, "postgres", "")) {
+            long rows = windowRows(c, start, end);
+            if (rows != (long) rounds * seriesCount) {
+                throw new IllegalStateException("backlog: " + rows + " late rows in the window's head, expected " + (long) rounds * seriesCount);
+            }
+            long t0 = System.nanoTime();
+            while (windowRows(c, start, end) > 0) {
+                if (System.nanoTime() - t0 > 1_800_000_000_000L) {
+                    throw new IllegalStateException("the late rows were not merged into the blocks within 30 minutes");
+                }
+                Thread.sleep(200);
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(count), 0) FROM prom2pg.sample_blocks"
+                    + " WHERE first_time >= ? AND last_time < ?")) {
+                ps.setLong(1, start);
+                ps.setLong(2, end);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getLong(1) != expected) {
+                        throw new IllegalStateException("backlog: " + rs.getLong(1) + " samples in the window's blocks, expected " + expected);
+                    }
+                }
+            }
+        }
+        for (LoadGenerator.Result r : List.of(intoHead, intoSealed, retried)) {
+            System.out.println("backlog " + r.line().replace("\n", "\n        "));
+        }
+        System.out.printf("backlog: into the sealed window %.2fx the head's rate, retried %.2fx; the window's blocks hold"
+                        + " %,d samples after the merge, each once%n",
+                intoSealed.samplesPerSecond() / intoHead.samplesPerSecond(),
+                retried.samplesPerSecond() / intoHead.samplesPerSecond(), expected);
+    }
+
+    /** Rows of the head in [start, end). */
+    private static long windowRows(Connection c, long start, long end) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM prom2pg.samples"
+                + " WHERE time >= to_timestamp(? / 1000.0) AND time < to_timestamp(? / 1000.0)")) {
+            ps.setLong(1, start);
+            ps.setLong(2, end);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
             }
         }
     }
