@@ -27,7 +27,37 @@ public final class StoredSamples {
     /** 10^scale for the scales block_encode makes (0-3), exact in float8 as PostgreSQL's power() gives them. */
     private static final double[] POWERS_OF_TEN = {1, 10, 100, 1000};
 
+    /**
+     * Rows of blocks are fetched this many at a time: a 4-hour block's arrays are ~19 KB, and all
+     * of them at once for a 2,000-series write checked against its blocks (15 MB a request, 16 in
+     * flight) ran prom2pg out of its 128 MB heap (bench/sealing.sh, a backlog into a sealed
+     * window of 100k series).
+     */
+    private static final int FETCH_ROWS = 64;
+
     private StoredSamples() {
+    }
+
+    private interface Query<T> {
+        T run() throws SQLException;
+    }
+
+    /** Runs {@code query} in a transaction when {@code c} has none: PostgreSQL's driver fetches rows a few at a time only in one. */
+    private static <T> T inTransaction(Connection c, Query<T> query) throws SQLException {
+        if (!c.getAutoCommit()) {
+            return query.run();
+        }
+        c.setAutoCommit(false);
+        try {
+            T result = query.run();
+            c.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
     }
 
     /** One series' samples in ascending time order. */
@@ -102,7 +132,7 @@ public final class StoredSamples {
             throws SQLException {
         Map<Long, Series> sealed = new LinkedHashMap<>();
         Array idArray = c.createArrayOf("int8", Arrays.stream(ids).boxed().toArray());
-        int budget = blocks(c, schema, idArray, fromMillis, toMillis, limit, sealed);
+        int budget = inTransaction(c, () -> blocks(c, schema, idArray, fromMillis, toMillis, limit, sealed));
         if (budget < 0) {
             return null;
         }
@@ -147,6 +177,10 @@ public final class StoredSamples {
      * the hour are opened: its window's and its own (and a whole day's of releases before V12).
      */
     static Map<Long, Series> sealedTimes(Connection c, String schema, long[] ids, long fromMillis, long toMillis) throws SQLException {
+        return inTransaction(c, () -> times(c, schema, ids, fromMillis, toMillis));
+    }
+
+    private static Map<Long, Series> times(Connection c, String schema, long[] ids, long fromMillis, long toMillis) throws SQLException {
         Map<Long, Series> sealed = new LinkedHashMap<>();
         int hour = (int) (Math.floorMod(fromMillis, 86_400_000L) / 3_600_000L);
         try (PreparedStatement ps = c.prepareStatement("SELECT series_id, first_time, time_step, array_send(time_offsets)"
@@ -158,6 +192,7 @@ public final class StoredSamples {
             ps.setInt(4, hour - hour % 4 + 4);
             ps.setLong(5, fromMillis);
             ps.setLong(6, toMillis);
+            ps.setFetchSize(FETCH_ROWS);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     Series out = sealed.computeIfAbsent(rs.getLong(1), k -> new Series());
@@ -191,6 +226,7 @@ public final class StoredSamples {
             ps.setObject(3, day(toMillis));
             ps.setLong(4, fromMillis);
             ps.setLong(5, toMillis);
+            ps.setFetchSize(FETCH_ROWS);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     Series s = out.computeIfAbsent(rs.getLong(1), k -> new Series());
