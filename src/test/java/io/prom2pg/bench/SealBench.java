@@ -209,19 +209,16 @@ public final class SealBench {
         long now = Math.floorDiv(System.currentTimeMillis(), INTERVAL) * INTERVAL - rounds * INTERVAL;
         LoadGenerator head = new LoadGenerator(write, series, 4, 2000, now, INTERVAL);
         head.setProm2pgPid(prom2pgPid);
-        LoadGenerator.Result intoHead = head.run("head", 0, rounds, 0);
+        LoadGenerator.Result intoHead = print(head.run("head", 0, rounds, 0));
         // rounds 1.. at the window's start plus a multiple of 15 s: the SQL fill put round i of
         // every series 2 to 14,997 ms after that, so none of these times is stored yet
         LoadGenerator late = new LoadGenerator(write, series, 4, 2000, start, INTERVAL);
         late.setProm2pgPid(prom2pgPid);
-        LoadGenerator.Result intoSealed = late.run("late", 1, rounds, 0);
-        LoadGenerator.Result retried = late.run("retry", 1, rounds, 0);
+        LoadGenerator.Result intoSealed = print(late.run("late", 1, rounds, 0));
+        LoadGenerator.Result retried = print(late.run("retry", 1, rounds, 0));
         long expected = stored + (long) rounds * seriesCount;
         try (Connection c = DriverManager.getConnection(jdbc, "postgres", "")) {
-            long rows = windowRows(c, start, end);
-            if (rows != (long) rounds * seriesCount) {
-                throw new IllegalStateException("backlog: " + rows + " late rows in the window's head, expected " + (long) rounds * seriesCount);
-            }
+            // the late rows are merged at the seal runs during and after the phases
             long t0 = System.nanoTime();
             while (windowRows(c, start, end) > 0) {
                 if (System.nanoTime() - t0 > 1_800_000_000_000L) {
@@ -241,13 +238,15 @@ public final class SealBench {
                 }
             }
         }
-        for (LoadGenerator.Result r : List.of(intoHead, intoSealed, retried)) {
-            System.out.println("backlog " + r.line().replace("\n", "\n        "));
-        }
         System.out.printf("backlog: into the sealed window %.2fx the head's rate, retried %.2fx; the window's blocks hold"
                         + " %,d samples after the merge, each once%n",
                 intoSealed.samplesPerSecond() / intoHead.samplesPerSecond(),
                 retried.samplesPerSecond() / intoHead.samplesPerSecond(), expected);
+    }
+
+    private static LoadGenerator.Result print(LoadGenerator.Result r) {
+        System.out.println("backlog " + r.line().replace("\n", "\n        "));
+        return r;
     }
 
     /** Rows of the head in [start, end). */
