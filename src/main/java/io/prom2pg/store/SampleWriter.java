@@ -118,20 +118,8 @@ public class SampleWriter {
      */
     int insert(SampleChunk chunk, boolean sealed) {
         try (Connection c = dataSource.getConnection()) {
-            if (!sealed) {
-                return insert(c, chunk.getTimes(), chunk.getSeries(), chunk.getValues());
-            }
-            c.setAutoCommit(false);
-            try {
-                int inserted = insertLate(c, chunk);
-                c.commit();
-                return inserted;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
+            return sealed ? Sql.inTransaction(c, () -> insertLate(c, chunk))
+                    : insert(c, chunk.getTimes(), chunk.getSeries(), chunk.getValues());
         } catch (SQLException e) {
             throw new StorageUnavailableException("inserting samples failed: " + Sql.oneLine(e), e);
         }

@@ -2,9 +2,10 @@ package io.prom2pg.store;
 
 import java.net.ConnectException;
 import java.net.UnknownHostException;
+import java.sql.Connection;
 import java.sql.SQLException;
 
-/** Turns JDBC failures into one-line messages for logs and answers. */
+/** Turns JDBC failures into one-line messages for logs and answers, and runs work in a transaction. */
 public final class Sql {
 
     private Sql() {
@@ -101,5 +102,31 @@ public final class Sql {
     public static String firstLine(String s) {
         int nl = s.indexOf('\n');
         return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    /** Statements on a connection. */
+    public interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in a transaction of {@code c}, committed when it returns and rolled back
+     * when it throws; in the caller's own when {@code c} is in one already.
+     */
+    public static <T> T inTransaction(Connection c, Work<T> work) throws SQLException {
+        if (!c.getAutoCommit()) {
+            return work.run();
+        }
+        c.setAutoCommit(false);
+        try {
+            T result = work.run();
+            c.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
     }
 }

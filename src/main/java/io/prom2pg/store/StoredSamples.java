@@ -28,36 +28,15 @@ public final class StoredSamples {
     private static final double[] POWERS_OF_TEN = {1, 10, 100, 1000};
 
     /**
-     * Rows of blocks are fetched this many at a time: a 4-hour block's arrays are ~19 KB, and all
-     * of them at once for a 2,000-series write checked against its blocks (15 MB a request, 16 in
-     * flight) ran prom2pg out of its 128 MB heap (bench/sealing.sh, a backlog into a sealed
-     * window of 100k series).
+     * Rows of blocks are fetched this many at a time (in a transaction: PostgreSQL's driver fetches
+     * rows a few at a time only in one). A 4-hour block's arrays are ~19 KB, and all of them at
+     * once for a 2,000-series write checked against its blocks (15 MB a request, 16 in flight)
+     * ran prom2pg out of its 128 MB heap (bench/sealing.sh, a backlog into a sealed window of
+     * 100k series).
      */
     private static final int FETCH_ROWS = 64;
 
     private StoredSamples() {
-    }
-
-    private interface Query<T> {
-        T run() throws SQLException;
-    }
-
-    /** Runs {@code query} in a transaction when {@code c} has none: PostgreSQL's driver fetches rows a few at a time only in one. */
-    private static <T> T inTransaction(Connection c, Query<T> query) throws SQLException {
-        if (!c.getAutoCommit()) {
-            return query.run();
-        }
-        c.setAutoCommit(false);
-        try {
-            T result = query.run();
-            c.commit();
-            return result;
-        } catch (SQLException | RuntimeException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(true);
-        }
     }
 
     /** One series' samples in ascending time order. */
@@ -132,7 +111,7 @@ public final class StoredSamples {
             throws SQLException {
         Map<Long, Series> sealed = new LinkedHashMap<>();
         Array idArray = c.createArrayOf("int8", Arrays.stream(ids).boxed().toArray());
-        int budget = inTransaction(c, () -> blocks(c, schema, idArray, fromMillis, toMillis, limit, sealed));
+        int budget = Sql.inTransaction(c, () -> blocks(c, schema, idArray, fromMillis, toMillis, limit, sealed));
         if (budget < 0) {
             return null;
         }
@@ -177,7 +156,7 @@ public final class StoredSamples {
      * the hour are opened: its window's and its own (and a whole day's of releases before V12).
      */
     static Map<Long, Series> sealedTimes(Connection c, String schema, long[] ids, long fromMillis, long toMillis) throws SQLException {
-        return inTransaction(c, () -> times(c, schema, ids, fromMillis, toMillis));
+        return Sql.inTransaction(c, () -> times(c, schema, ids, fromMillis, toMillis));
     }
 
     private static Map<Long, Series> times(Connection c, String schema, long[] ids, long fromMillis, long toMillis) throws SQLException {
