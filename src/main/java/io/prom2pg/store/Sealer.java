@@ -170,11 +170,11 @@ public class Sealer {
 
         /** The UTC hours [from, to) of the day the window's blocks start at. */
         int fromHour() {
-            return (int) ((start - day().atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli()) / 3_600_000L);
+            return hourOfDay(start);
         }
 
         int toHour() {
-            return fromHour() + (int) ((end - start) / 3_600_000L);
+            return fromHour() + (int) ((end - start) / HOUR_MILLIS);
         }
 
         @Override
@@ -206,7 +206,7 @@ public class Sealer {
             // numeric since PostgreSQL 14: 21% slower on a 4-hour window of 24M samples)
             rows.append(rows.isEmpty() ? "" : " UNION ALL ")
                     .append("SELECT series_id, (date_part('epoch', time) * 1000)::bigint AS t, value, ")
-                    .append(w.hourly() ? Long.toString(Math.floorMod(p.start(), 86_400_000L) / HOUR_MILLIS) : blockHour(p))
+                    .append(w.hourly() ? Integer.toString(hourOfDay(p.start())) : blockHour(p))
                     .append("::smallint AS hour FROM ").append(p.table());
         }
         c.setAutoCommit(false);
@@ -379,11 +379,22 @@ public class Sealer {
      * lies in one block), computed for each row of an earlier release's day partition.
      */
     private static String blockHour(Partitions.HeadPartition p) {
-        long hours = BLOCK_MILLIS / 3_600_000L;
         if (p.end() <= blockEnd(p.start())) {
-            return Long.toString(Math.floorMod(p.start(), 86_400_000L) / 3_600_000L / hours * hours);
+            return Integer.toString(windowHour(p.start()));
         }
+        long hours = BLOCK_MILLIS / HOUR_MILLIS;
         return "(date_part('hour', time AT TIME ZONE 'UTC')::int / " + hours + " * " + hours + ")";
+    }
+
+    /** The UTC hour of the day that holds {@code millis}. */
+    static int hourOfDay(long millis) {
+        return (int) (Math.floorMod(millis, 86_400_000L) / HOUR_MILLIS);
+    }
+
+    /** The UTC hour of the day the {@link #BLOCK_MILLIS} window that holds {@code millis} starts at. */
+    static int windowHour(long millis) {
+        int hours = (int) (BLOCK_MILLIS / HOUR_MILLIS);
+        return hourOfDay(millis) / hours * hours;
     }
 
     /** The end of the {@link #BLOCK_MILLIS} window (UTC) that holds the time {@code millis}. */
@@ -478,7 +489,7 @@ public class Sealer {
     private boolean compact(Connection c, long start) throws SQLException {
         long t0 = System.nanoTime();
         LocalDate day = dayOf(start);
-        int hour = (int) (Math.floorMod(start, 86_400_000L) / HOUR_MILLIS);
+        int hour = hourOfDay(start);
         String dayTable = Partitions.partition(schema, "sample_blocks", day);
         String name = dayTable.substring(schema.length() + 1) + String.format("_%02d", hour);
         String next = name + "_next";

@@ -161,30 +161,21 @@ public final class StoredSamples {
 
     private static Map<Long, Series> times(Connection c, String schema, long[] ids, long fromMillis, long toMillis) throws SQLException {
         Map<Long, Series> sealed = new LinkedHashMap<>();
-        int hour = (int) (Math.floorMod(fromMillis, 86_400_000L) / 3_600_000L);
+        int window = Sealer.windowHour(fromMillis);
         try (PreparedStatement ps = c.prepareStatement("SELECT series_id, first_time, time_step, array_send(time_offsets)"
                 + " FROM " + schema + ".sample_blocks WHERE series_id = ANY (?) AND day = ?"
                 + " AND (hour = 0 OR hour >= ? AND hour < ?) AND last_time >= ? AND first_time <= ?")) {
             ps.setArray(1, c.createArrayOf("int8", Arrays.stream(ids).boxed().toArray()));
             ps.setObject(2, day(fromMillis));
-            ps.setInt(3, hour - hour % 4);
-            ps.setInt(4, hour - hour % 4 + 4);
+            ps.setInt(3, window);
+            ps.setInt(4, window + (int) (Sealer.BLOCK_MILLIS / Sealer.HOUR_MILLIS));
             ps.setLong(5, fromMillis);
             ps.setLong(6, toMillis);
             ps.setFetchSize(FETCH_ROWS);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    Series out = sealed.computeIfAbsent(rs.getLong(1), k -> new Series());
-                    long first = rs.getLong(2);
-                    long step = rs.getLong(3);
-                    ByteBuffer o = ByteBuffer.wrap(rs.getBytes(4));
-                    int n = length(o);
-                    for (int i = 0; i < n; i++) {
-                        long t = first + i * step + element(o, 4).getInt();
-                        if (t >= fromMillis && t <= toMillis) {
-                            out.add(t, 0);
-                        }
-                    }
+                    decode(rs.getLong(2), rs.getLong(3), null, rs.getBytes(4), null, null, fromMillis, toMillis,
+                            sealed.computeIfAbsent(rs.getLong(1), k -> new Series()));
                 }
             }
         }
@@ -225,19 +216,21 @@ public final class StoredSamples {
     /**
      * Appends a block's samples from {@code from} to {@code to} (ms, both included) to {@code out};
      * the arrays are {@code array_send}'s bytes, {@code ints} and {@code scale} or {@code floats}.
+     * With neither, the times alone (values 0).
      */
     static void decode(long firstTime, long step, Short scale, byte[] offsets, byte[] ints, byte[] floats,
                        long from, long to, Series out) {
         ByteBuffer o = ByteBuffer.wrap(offsets);
-        ByteBuffer v = ByteBuffer.wrap(scale == null ? floats : ints);
+        byte[] values = scale == null ? floats : ints;
+        ByteBuffer v = values == null ? null : ByteBuffer.wrap(values);
         int n = length(o);
-        if (length(v) != n) {
+        if (v != null && length(v) != n) {
             throw new IllegalStateException("a sealed block's times and values differ in length");
         }
         double divisor = scale == null ? 1 : POWERS_OF_TEN[scale];
         for (int i = 0; i < n; i++) {
             long t = firstTime + i * step + element(o, 4).getInt();
-            long bits = element(v, 8).getLong();
+            long bits = v == null ? 0 : element(v, 8).getLong();
             if (t >= from && t <= to) {
                 out.add(t, scale == null ? Double.longBitsToDouble(bits) : bits / divisor);
             }
