@@ -70,7 +70,8 @@ public class ConsoleDb {
             c.setAutoCommit(false);
             try {
                 try (Statement s = c.createStatement()) {
-                    s.execute("SET TRANSACTION READ ONLY");
+                    // one snapshot for all of a reading's statements (remote read's two tiers among them)
+                    s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
                     s.execute("SET LOCAL statement_timeout = " + statementTimeoutMillis);
                 }
                 T result = reading.read(c, schema);

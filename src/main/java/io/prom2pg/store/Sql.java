@@ -114,9 +114,19 @@ public final class Sql {
      * when it throws; in the caller's own when {@code c} is in one already.
      */
     public static <T> T inTransaction(Connection c, Work<T> work) throws SQLException {
+        return inTransaction(c, Connection.TRANSACTION_READ_COMMITTED, work);
+    }
+
+    /**
+     * The same, the transaction at {@code isolation} when it is made here (REPEATABLE READ: every
+     * statement of {@code work} reads one snapshot).
+     */
+    public static <T> T inTransaction(Connection c, int isolation, Work<T> work) throws SQLException {
         if (!c.getAutoCommit()) {
             return work.run();
         }
+        int before = c.getTransactionIsolation();
+        c.setTransactionIsolation(isolation);
         c.setAutoCommit(false);
         try {
             T result = work.run();
@@ -127,6 +137,7 @@ public final class Sql {
             throw e;
         } finally {
             c.setAutoCommit(true);
+            c.setTransactionIsolation(before);
         }
     }
 }

@@ -109,9 +109,16 @@ public final class StoredSamples {
      */
     public static Map<Long, Series> read(Connection c, String schema, long[] ids, long fromMillis, long toMillis, int limit)
             throws SQLException {
+        // one snapshot for both tiers: a seal that commits between the two reads moves samples
+        // from the head into blocks read before it, and they would be in neither
+        return Sql.inTransaction(c, Connection.TRANSACTION_REPEATABLE_READ, () -> bothTiers(c, schema, ids, fromMillis, toMillis, limit));
+    }
+
+    private static Map<Long, Series> bothTiers(Connection c, String schema, long[] ids, long fromMillis, long toMillis, int limit)
+            throws SQLException {
         Map<Long, Series> sealed = new LinkedHashMap<>();
         Array idArray = c.createArrayOf("int8", Arrays.stream(ids).boxed().toArray());
-        int budget = Sql.inTransaction(c, () -> blocks(c, schema, idArray, fromMillis, toMillis, limit, sealed));
+        int budget = blocks(c, schema, idArray, fromMillis, toMillis, limit, sealed);
         if (budget < 0) {
             return null;
         }
