@@ -32,6 +32,8 @@ class RemoteReadTest {
     static final long T0 = 1_795_493_700_000L;
     static final long STALE = 0x7ff0000000000002L;
     static final HttpClient HTTP = HttpClient.newHttpClient();
+    /** Values with LIKE's wildcards and escape in them, for the regexes read as sets and prefixes. */
+    static final String[] PATHS = {"a_b", "axb", "a%c", "abc", "a\\d", "app-12-x", "app-13-y", "app-14-x", "bpp-12-x", "app-"};
     @RegisterExtension
     static final RunningProm2pg prom2pg = RunningProm2pg.forTests("read", Map.of("prom2pg.read.max-samples", "1000"));
 
@@ -48,6 +50,9 @@ class RemoteReadTest {
         write.addTimeseries(series("__name__", "test_stale", "job", "api")
                 .addSamples(sample(T0, Double.longBitsToDouble(STALE))).addSamples(sample(T0 + 1, Double.NaN)));
         write.addTimeseries(series("__name__", "test_many", "job", "x").addAllSamples(many(1500)));
+        for (String job : PATHS) {
+            write.addTimeseries(series("__name__", "test_path", "job", job).addSamples(sample(T0, 1)));
+        }
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), write.build()).statusCode());
     }
 
@@ -72,6 +77,30 @@ class RemoteReadTest {
         assertEquals(List.of(), jobs(read(query(T0, T0 + 200_000, eq("__name__", "test_up"), re("job", "ap")))),
                 "a regex matches whole values only");
         assertEquals(List.of("web"), jobs(read(query(T0, T0 + 200_000, re("__name__", "test_u.*"), nre("job", "a.*|d.*")))));
+    }
+
+    @Test
+    void should_match_regexes_of_literals_as_sets_and_prefixes_exactly_as_the_regex_does() throws Exception {
+        // sets: no regex runs; prefixes: LIKE first, whose wildcards and escape are literal here
+        Map<String, List<String>> expected = new java.util.LinkedHashMap<>();
+        expected.put("a_b", List.of("a_b"));
+        expected.put("a_b|a%c|abc", List.of("a%c", "a_b", "abc"));
+        expected.put("app-(12|13)-(x|y)", List.of("app-12-x", "app-13-y"));
+        expected.put("a_.*", List.of("a_b"));
+        expected.put("a%.*", List.of("a%c"));
+        expected.put("a\\\\.*", List.of("a\\d"));
+        expected.put("app-1(2|3)-.*", List.of("app-12-x", "app-13-y"));
+        expected.put("app-.+", List.of("app-12-x", "app-13-y", "app-14-x"));
+        expected.put("app-(12|14)-x|bpp.*", List.of("app-12-x", "app-14-x", "bpp-12-x"));
+        expected.put("(app|bpp)-12-.*", List.of("app-12-x", "bpp-12-x"));
+        for (var e : expected.entrySet()) {
+            assertEquals(e.getValue(), jobs(read(query(T0, T0, eq("__name__", "test_path"), re("job", e.getKey())))), "=~ " + e.getKey());
+            List<String> others = new ArrayList<>(List.of(PATHS));
+            others.removeAll(e.getValue());
+            others.sort(null);
+            assertEquals(others, jobs(read(query(T0, T0, eq("__name__", "test_path"), nre("job", e.getKey())))), "!~ " + e.getKey());
+        }
+        assertEquals(List.of("test_path", "test_up"), names(read(query(T0, T0, re("__name__", "test_(up|path)")))));
     }
 
     @Test
@@ -164,6 +193,10 @@ class RemoteReadTest {
             labels.add(l.getName() + "=" + l.getValue());
         }
         return labels;
+    }
+
+    private static List<String> names(ReadResponse response) {
+        return response.getResults(0).getTimeseriesList().stream().map(ts -> ts.getLabels(0).getValue()).distinct().sorted().toList();
     }
 
     private static List<String> jobs(ReadResponse response) {

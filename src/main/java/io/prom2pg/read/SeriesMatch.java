@@ -27,33 +27,56 @@ public record SeriesMatch(String where, List<String> parameters) {
                 where.append(" AND ");
             }
             String column;
+            List<String> columnParameters;
             if ("__name__".equals(m.getName())) {
                 column = "metric_name";
+                columnParameters = List.of();
             } else {
                 column = "coalesce(labels ->> ?, '')";
-                parameters.add(m.getName());
+                columnParameters = List.of(m.getName());
             }
             switch (m.getType()) {
-                case EQ -> {
-                    where.append(column).append(" = ?");
+                case EQ, NEQ -> {
+                    where.append(column).append(m.getType() == LabelMatcher.Type.EQ ? " = ?" : " <> ?");
+                    parameters.addAll(columnParameters);
                     parameters.add(m.getValue());
                 }
-                case NEQ -> {
-                    where.append(column).append(" <> ?");
-                    parameters.add(m.getValue());
-                }
-                case RE -> {
-                    where.append(column).append(" ~ ?");
-                    parameters.add(anchored(m.getValue()));
-                }
-                case NRE -> {
-                    where.append(column).append(" !~ ?");
-                    parameters.add(anchored(m.getValue()));
-                }
+                case RE, NRE -> regex(m.getType() == LabelMatcher.Type.RE, column, columnParameters, m.getValue(), where, parameters);
                 default -> throw new InvalidRequestException("unknown label matcher type " + m.getTypeValue());
             }
         }
         return new SeriesMatch(where.toString(), List.copyOf(parameters));
+    }
+
+    /**
+     * A regular expression matcher: a literal set as {@code IN}, so that no regex runs; else,
+     * with a literal prefix, {@code LIKE} first, which rejects most series before the regex does
+     * (RegexLiterals says why).
+     */
+    private static void regex(boolean matches, String column, List<String> columnParameters, String regex,
+                              StringBuilder where, List<String> parameters) {
+        List<String> set = RegexLiterals.exactSet(regex);
+        if (set != null) {
+            where.append(column).append(matches ? " IN (" : " NOT IN (").append("?, ".repeat(set.size() - 1)).append("?)");
+            parameters.addAll(columnParameters);
+            parameters.addAll(set);
+            return;
+        }
+        String prefix = RegexLiterals.requiredPrefix(regex);
+        if (prefix.isEmpty()) {
+            where.append(column).append(matches ? " ~ ?" : " !~ ?");
+        } else {
+            where.append(matches ? "(" : "NOT (").append(column).append(" LIKE ? AND ").append(column).append(" ~ ?)");
+            parameters.addAll(columnParameters);
+            parameters.add(likePrefix(prefix));
+        }
+        parameters.addAll(columnParameters);
+        parameters.add(anchored(regex));
+    }
+
+    /** A LIKE pattern of the values starting with {@code prefix} (backslash, LIKE's escape, before % _ and itself). */
+    static String likePrefix(String prefix) {
+        return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
     }
 
     /**
