@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +62,14 @@ class EmbeddedServerSupervisionTest {
                 long killed = server.postmasterPid();
                 ProcessHandle.of(killed).orElseThrow().destroyForcibly(); // kill -9 of the postmaster
                 Await.until(() -> !prom2pg.isReady(), Duration.ofSeconds(90), "readiness goes down while the server is away");
-                Await.until(prom2pg::isReady, Duration.ofSeconds(90), "readiness comes back once prom2pg restarted the server");
+                // Ready again only once the new server answers: its postmaster writes its pid file
+                // before crash recovery ends, and readiness must not say ready in between.
+                Await.until(() -> pidFile(dataDir) != killed && prom2pg.isReady(), Duration.ofSeconds(90),
+                        "readiness comes back once prom2pg restarted the server");
+                try (var c = DriverManager.getConnection(server.jdbcUrl(), "postgres", ""); var st = c.createStatement();
+                     var rs = st.executeQuery("SELECT 1")) {
+                    assertTrue(rs.next(), "the restarted server answers as soon as prom2pg says ready");
+                }
                 assertNotEquals(killed, server.postmasterPid(), "a new postmaster");
                 int before = acknowledged.size();
                 Await.until(() -> acknowledged.size() >= before + 20, Duration.ofSeconds(90), "writes acknowledged after the restart");
@@ -79,6 +87,14 @@ class EmbeddedServerSupervisionTest {
                 assertEquals((long) acked.size() * SERIES, rs.getLong(1), "every acknowledged sample is stored");
                 assertEquals(rs.getLong(1), rs.getLong(2), "and only once");
             }
+        }
+    }
+
+    private static long pidFile(Path dataDir) {
+        try {
+            return Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(0).trim());
+        } catch (Exception e) {
+            return 0; // absent or being written
         }
     }
 

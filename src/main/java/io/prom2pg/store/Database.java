@@ -163,7 +163,7 @@ public class Database extends HikariDataSource implements OnCamelContextStarting
 
     private void superviseEmbedded() {
         EmbeddedSupervision watch = supervision;
-        if (watch != null && !watch.check(() -> {
+        if (watch != null && !watch.check(() -> reachable = false, () -> {
             var pool = getHikariPoolMXBean();
             if (pool != null) {
                 pool.softEvictConnections(); // the pool's connections were to the dead server

@@ -24,12 +24,15 @@ final class EmbeddedSupervision {
 
     /**
      * Returns true when the server runs (or was started again just now: {@code restarted} then runs,
-     * so that connections to the dead server are dropped); false while it is down.
+     * so that connections to the dead server are dropped); false while it is down. {@code down} runs
+     * as soon as the server is found dead, before the restart: a restart takes a second or more
+     * (crash recovery), and readiness must not report the last ping's success meanwhile.
      */
-    synchronized boolean check(Runnable restarted) {
+    synchronized boolean check(Runnable down, Runnable restarted) {
         if (server.isAlive()) {
             return true;
         }
+        down.run();
         if (System.currentTimeMillis() < nextRestart) {
             return false;
         }
