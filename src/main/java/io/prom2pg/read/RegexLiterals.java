@@ -35,23 +35,36 @@ public final class RegexLiterals {
         this.re = re;
     }
 
-    /** The values {@code regex} (RE2 syntax, anchored at both ends) matches exactly, or {@code null} when they are not a small literal set. */
-    public static List<String> exactSet(String regex) {
-        Alternatives a = read(regex);
-        return a != null && a.complete && a.strings.size() <= MAX_SET ? List.copyOf(a.strings) : null;
+    /**
+     * What {@code regex} (RE2 syntax, anchored at both ends) says in literals, read once.
+     *
+     * @param exactSet the values it matches exactly, or {@code null} when they are not a small literal set
+     * @param requiredPrefix a prefix of every value it matches; empty when none is known
+     */
+    public record Literals(List<String> exactSet, String requiredPrefix) {
     }
 
-    /** A prefix of every value {@code regex} matches; empty when none is known. */
-    public static String requiredPrefix(String regex) {
+    public static Literals of(String regex) {
         Alternatives a = read(regex);
-        if (a == null || a.strings.isEmpty()) {
-            return "";
+        if (a == null) {
+            return new Literals(null, "");
         }
         String prefix = null;
         for (String s : a.strings) {
             prefix = prefix == null ? s : commonPrefix(prefix, s);
         }
-        return prefix;
+        return new Literals(a.complete() && a.strings.size() <= MAX_SET ? List.copyOf(a.strings) : null,
+                prefix == null ? "" : prefix);
+    }
+
+    /** The values {@code regex} matches exactly, or {@code null} when they are not a small literal set. */
+    public static List<String> exactSet(String regex) {
+        return of(regex).exactSet();
+    }
+
+    /** A prefix of every value {@code regex} matches; empty when none is known. */
+    public static String requiredPrefix(String regex) {
+        return of(regex).requiredPrefix();
     }
 
     private static Alternatives read(String regex) {
@@ -70,17 +83,18 @@ public final class RegexLiterals {
     }
 
     /**
-     * The strings one branch or alternation can start with. {@code complete}: they are its whole
-     * values; otherwise they are prefixes. {@code stopped}: reading stopped inside (the rest of
-     * the expression was not read).
+     * The strings one branch or alternation can start with. {@code stopped}: reading stopped inside
+     * (the rest of the expression was not read), so they are prefixes; otherwise its whole values.
      */
-    private record Alternatives(Set<String> strings, boolean complete, boolean stopped) {
+    private record Alternatives(Set<String> strings, boolean stopped) {
+        boolean complete() {
+            return !stopped;
+        }
     }
 
     /** branch ('|' branch)*, up to a ')' or the end; null when it cannot be read at all. */
     private Alternatives alternation() {
         Set<String> strings = new LinkedHashSet<>();
-        boolean complete = true;
         while (true) {
             Alternatives branch = branch();
             if (branch == null) {
@@ -92,14 +106,13 @@ public final class RegexLiterals {
             }
             if (branch.stopped) {
                 // no branch follows (read() checks that no '|' is left where reading stopped)
-                return new Alternatives(strings, false, true);
+                return new Alternatives(strings, true);
             }
-            complete &= branch.complete;
             if (at < re.length() && re.charAt(at) == '|') {
                 at++;
                 continue;
             }
-            return new Alternatives(strings, complete, false);
+            return new Alternatives(strings, false);
         }
     }
 
@@ -109,7 +122,7 @@ public final class RegexLiterals {
         while (at < re.length()) {
             char c = re.charAt(at);
             if (c == '|' || c == ')') {
-                return new Alternatives(new LinkedHashSet<>(strings), true, false);
+                return new Alternatives(new LinkedHashSet<>(strings), false);
             }
             List<String> before = strings;
             if (c == '(') {
@@ -136,9 +149,6 @@ public final class RegexLiterals {
                 if (strings == null) {
                     return stop(before);
                 }
-                if (!group.complete) {
-                    return stop(strings);
-                }
             } else {
                 int literal = literal();
                 if (literal < 0) {
@@ -155,7 +165,7 @@ public final class RegexLiterals {
                 return stop(before);
             }
         }
-        return new Alternatives(new LinkedHashSet<>(strings), true, false);
+        return new Alternatives(new LinkedHashSet<>(strings), false);
     }
 
     /** The code point of a literal at {@code at} (moving past it), or -1 for anything else. */
@@ -179,7 +189,7 @@ public final class RegexLiterals {
     }
 
     private static Alternatives stop(List<String> strings) {
-        return new Alternatives(new LinkedHashSet<>(strings), false, true);
+        return new Alternatives(new LinkedHashSet<>(strings), true);
     }
 
     private static List<String> product(List<String> heads, Set<String> tails) {

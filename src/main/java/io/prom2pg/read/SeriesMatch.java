@@ -55,14 +55,15 @@ public record SeriesMatch(String where, List<String> parameters) {
      */
     private static void regex(boolean matches, String column, List<String> columnParameters, String regex,
                               StringBuilder where, List<String> parameters) {
-        List<String> set = RegexLiterals.exactSet(regex);
+        RegexLiterals.Literals literals = RegexLiterals.of(regex);
+        List<String> set = literals.exactSet();
         if (set != null) {
             where.append(column).append(matches ? " IN (" : " NOT IN (").append("?, ".repeat(set.size() - 1)).append("?)");
             parameters.addAll(columnParameters);
             parameters.addAll(set);
             return;
         }
-        String prefix = RegexLiterals.requiredPrefix(regex);
+        String prefix = literals.requiredPrefix();
         if (prefix.isEmpty()) {
             where.append(column).append(matches ? " ~ ?" : " !~ ?");
         } else {
