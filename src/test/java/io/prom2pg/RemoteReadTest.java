@@ -34,6 +34,9 @@ class RemoteReadTest {
     static final HttpClient HTTP = HttpClient.newHttpClient();
     /** Values with LIKE's wildcards and escape in them, for the regexes read as sets and prefixes. */
     static final String[] PATHS = {"a_b", "axb", "a%c", "abc", "a\\d", "app-12-x", "app-13-y", "app-14-x", "bpp-12-x", "app-"};
+    /** A label value that does not compress: with it, a series' labels exceed a B-tree entry's 2,704 bytes. */
+    static final String BLOB = new java.util.Random(15).ints(4096, 'a', 'z' + 1)
+            .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     @RegisterExtension
     static final RunningProm2pg prom2pg = RunningProm2pg.forTests("read", Map.of("prom2pg.read.max-samples", "1000"));
 
@@ -53,7 +56,22 @@ class RemoteReadTest {
         for (String job : PATHS) {
             write.addTimeseries(series("__name__", "test_path", "job", job).addSamples(sample(T0, 1)));
         }
+        write.addTimeseries(series("__name__", "test_large", "job", "small").addSamples(sample(T0, 1)));
+        write.addTimeseries(series("__name__", "test_large", "blob", "y".repeat(3000), "job", "big-1").addSamples(sample(T0, 2)));
+        write.addTimeseries(series("__name__", "test_large", "blob", BLOB, "job", "big-2").addSamples(sample(T0, 3)));
         assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), write.build()).statusCode());
+    }
+
+    @Test
+    void should_match_series_whatever_the_size_of_their_labels() throws Exception {
+        // series_match_idx holds label sets up to 2,000 bytes; the others are matched all the same
+        assertEquals(List.of("big-1", "big-2", "small"), jobs(read(query(T0, T0, eq("__name__", "test_large")))));
+        assertEquals(List.of("big-1", "big-2"), jobs(read(query(T0, T0, re("__name__", "test_large|test_none"), re("job", "big-.*")))));
+        assertEquals(List.of("big-2"), jobs(read(query(T0, T0, eq("__name__", "test_large"), eq("blob", BLOB)))));
+        assertEquals(List.of("small"), jobs(read(query(T0, T0, eq("__name__", "test_large"), neq("job", "big-1"), eq("blob", "")))));
+        TimeSeries big = read(query(T0, T0, eq("__name__", "test_large"), eq("job", "big-2"))).getResults(0).getTimeseries(0);
+        assertEquals(List.of("__name__=test_large", "blob=" + BLOB, "job=big-2"), labels(big));
+        assertEquals(3.0, big.getSamples(0).getValue());
     }
 
     @Test

@@ -90,9 +90,10 @@ public class RemoteReader {
     private QueryResult query(Connection c, Query query, int[] budget, int maxSeries) throws SQLException {
         SeriesMatch match = SeriesMatch.of(query.getMatchersList());
         Map<Long, TimeSeries.Builder> series = new LinkedHashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(match.select(schema))) {
+        SeriesMatch.Select select = match.select(schema);
+        try (PreparedStatement ps = c.prepareStatement(select.sql())) {
             int i = 1;
-            for (String p : match.parameters()) {
+            for (String p : select.parameters()) {
                 ps.setString(i++, p);
             }
             ps.setInt(i, maxSeries + 1);

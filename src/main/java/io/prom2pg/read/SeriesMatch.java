@@ -11,7 +11,18 @@ import io.prom2pg.proto.RemoteRead.LabelMatcher;
  * a bound parameter (never part of the SQL text). As in Prometheus, a missing label equals the
  * empty string, and a regular expression must match the whole value (it is anchored).
  */
-public record SeriesMatch(String where, List<String> parameters) {
+public record SeriesMatch(String where, List<String> parameters, boolean byMetricName) {
+
+    /**
+     * Which label sets {@code series_match_idx} holds, and {@code series_match_large_idx} the others:
+     * the predicates of the two indexes (V15) word for word, so that PostgreSQL can tell they answer.
+     */
+    static final String INDEXED = "octet_length(metric_name) + octet_length(labels::text) <= 2000";
+    static final String NOT_INDEXED = "octet_length(metric_name) + octet_length(labels::text) > 2000";
+
+    /** A statement and its parameters in order; the bound on the series is a last parameter of its own. */
+    public record Select(String sql, List<String> parameters) {
+    }
 
     public static SeriesMatch of(List<LabelMatcher> matchers) {
         if (matchers.isEmpty()) {
@@ -19,6 +30,7 @@ public record SeriesMatch(String where, List<String> parameters) {
         }
         StringBuilder where = new StringBuilder();
         List<String> parameters = new ArrayList<>();
+        boolean byMetricName = false;
         for (LabelMatcher m : matchers) {
             if (m.getName().isEmpty()) {
                 throw new InvalidRequestException("label matcher with an empty label name");
@@ -28,7 +40,8 @@ public record SeriesMatch(String where, List<String> parameters) {
             }
             String column;
             List<String> columnParameters;
-            if ("__name__".equals(m.getName())) {
+            boolean name = "__name__".equals(m.getName());
+            if (name) {
                 column = "metric_name";
                 columnParameters = List.of();
             } else {
@@ -40,20 +53,22 @@ public record SeriesMatch(String where, List<String> parameters) {
                     where.append(column).append(m.getType() == LabelMatcher.Type.EQ ? " = ?" : " <> ?");
                     parameters.addAll(columnParameters);
                     parameters.add(m.getValue());
+                    byMetricName |= name && m.getType() == LabelMatcher.Type.EQ;
                 }
-                case RE, NRE -> regex(m.getType() == LabelMatcher.Type.RE, column, columnParameters, m.getValue(), where, parameters);
+                case RE, NRE -> byMetricName |= regex(m.getType() == LabelMatcher.Type.RE, column, columnParameters, m.getValue(), where, parameters)
+                        && name && m.getType() == LabelMatcher.Type.RE;
                 default -> throw new InvalidRequestException("unknown label matcher type " + m.getTypeValue());
             }
         }
-        return new SeriesMatch(where.toString(), List.copyOf(parameters));
+        return new SeriesMatch(where.toString(), List.copyOf(parameters), byMetricName);
     }
 
     /**
      * A regular expression matcher: a literal set as {@code IN}, so that no regex runs; else,
      * with a literal prefix, {@code LIKE} first, which rejects most series before the regex does
-     * (RegexLiterals says why).
+     * (RegexLiterals says why). Returns true when the regex was a literal set.
      */
-    private static void regex(boolean matches, String column, List<String> columnParameters, String regex,
+    private static boolean regex(boolean matches, String column, List<String> columnParameters, String regex,
                               StringBuilder where, List<String> parameters) {
         RegexLiterals.Literals literals = RegexLiterals.of(regex);
         List<String> set = literals.exactSet();
@@ -61,7 +76,7 @@ public record SeriesMatch(String where, List<String> parameters) {
             where.append(column).append(matches ? " IN (" : " NOT IN (").append("?, ".repeat(set.size() - 1)).append("?)");
             parameters.addAll(columnParameters);
             parameters.addAll(set);
-            return;
+            return true;
         }
         String prefix = literals.requiredPrefix();
         if (prefix.isEmpty()) {
@@ -73,6 +88,7 @@ public record SeriesMatch(String where, List<String> parameters) {
         }
         parameters.addAll(columnParameters);
         parameters.add(anchored(regex));
+        return false;
     }
 
     /** A LIKE pattern of the values starting with {@code prefix} (backslash, LIKE's escape, before % _ and itself). */
@@ -82,10 +98,20 @@ public record SeriesMatch(String where, List<String> parameters) {
 
     /**
      * The matched series, at most a bound given as the last parameter: {@code id, metric_name,
-     * labels::text} of {@code schema.series}.
+     * labels::text} of {@code schema.series}. Matchers that name the metric (equal, or a set of
+     * literals) ask series_match_idx, whose entries hold the labels, and the index of the few label
+     * sets too large for it: an index-only scan instead of a heap page for each series of the metric
+     * (V15 has the figures). Without a metric name, the two halves would each scan every series.
      */
-    public String select(String schema) {
-        return "SELECT id, metric_name, labels::text FROM " + schema + ".series WHERE " + where + " LIMIT ?";
+    public Select select(String schema) {
+        String columns = "SELECT id, metric_name, labels::text FROM " + schema + ".series WHERE ";
+        if (!byMetricName) {
+            return new Select(columns + where + " LIMIT ?", parameters);
+        }
+        List<String> twice = new ArrayList<>(parameters);
+        twice.addAll(parameters);
+        return new Select(columns + INDEXED + " AND (" + where + ")"
+                + " UNION ALL " + columns + NOT_INDEXED + " AND (" + where + ") LIMIT ?", List.copyOf(twice));
     }
 
     static String anchored(String regex) {

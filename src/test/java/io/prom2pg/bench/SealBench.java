@@ -385,9 +385,10 @@ public final class SealBench {
             for (int r = 0; r < WARM_UP + 30; r++) {
                 io.prom2pg.read.SeriesMatch match = io.prom2pg.read.SeriesMatch.of(matchers(r, seriesCount));
                 long t0 = System.nanoTime();
-                try (PreparedStatement ps = c.prepareStatement(match.select("prom2pg"))) {
+                io.prom2pg.read.SeriesMatch.Select select = match.select("prom2pg");
+                try (PreparedStatement ps = c.prepareStatement(select.sql())) {
                     int i = 1;
-                    for (String p : match.parameters()) {
+                    for (String p : select.parameters()) {
                         ps.setString(i++, p);
                     }
                     ps.setInt(i, 100_000);
