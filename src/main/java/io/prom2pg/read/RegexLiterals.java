@@ -57,16 +57,6 @@ public final class RegexLiterals {
                 prefix == null ? "" : prefix);
     }
 
-    /** The values {@code regex} matches exactly, or {@code null} when they are not a small literal set. */
-    public static List<String> exactSet(String regex) {
-        return of(regex).exactSet();
-    }
-
-    /** A prefix of every value {@code regex} matches; empty when none is known. */
-    public static String requiredPrefix(String regex) {
-        return of(regex).requiredPrefix();
-    }
-
     private static Alternatives read(String regex) {
         RegexLiterals r = new RegexLiterals(regex);
         Alternatives a = r.alternation();

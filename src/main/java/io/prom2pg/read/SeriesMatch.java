@@ -55,8 +55,10 @@ public record SeriesMatch(String where, List<String> parameters, boolean byMetri
                     parameters.add(m.getValue());
                     byMetricName |= name && m.getType() == LabelMatcher.Type.EQ;
                 }
-                case RE, NRE -> byMetricName |= regex(m.getType() == LabelMatcher.Type.RE, column, columnParameters, m.getValue(), where, parameters)
-                        && name && m.getType() == LabelMatcher.Type.RE;
+                case RE, NRE -> {
+                    boolean set = regex(m.getType() == LabelMatcher.Type.RE, column, columnParameters, m.getValue(), where, parameters);
+                    byMetricName |= name && set && m.getType() == LabelMatcher.Type.RE;
+                }
                 default -> throw new InvalidRequestException("unknown label matcher type " + m.getTypeValue());
             }
         }

@@ -16,44 +16,44 @@ class RegexLiteralsTest {
 
     @Test
     void should_read_alternations_of_literals_as_the_set_they_match() {
-        assertEquals(List.of("api", "db"), RegexLiterals.exactSet("api|db"));
-        assertEquals(List.of("app-1-x", "app-1-y", "app-2-x", "app-2-y"), RegexLiterals.exactSet("app-(1|2)-(?:x|y)"));
-        assertEquals(List.of("a.b", "a|b"), RegexLiterals.exactSet("a\\.b|a\\|b"));
-        assertEquals(List.of(""), RegexLiterals.exactSet(""));
-        assertEquals(List.of("a", "", "b"), RegexLiterals.exactSet("a||b"));
-        assertEquals(List.of("żółw"), RegexLiterals.exactSet("żółw"));
+        assertEquals(List.of("api", "db"), RegexLiterals.of("api|db").exactSet());
+        assertEquals(List.of("app-1-x", "app-1-y", "app-2-x", "app-2-y"), RegexLiterals.of("app-(1|2)-(?:x|y)").exactSet());
+        assertEquals(List.of("a.b", "a|b"), RegexLiterals.of("a\\.b|a\\|b").exactSet());
+        assertEquals(List.of(""), RegexLiterals.of("").exactSet());
+        assertEquals(List.of("a", "", "b"), RegexLiterals.of("a||b").exactSet());
+        assertEquals(List.of("żółw"), RegexLiterals.of("żółw").exactSet());
     }
 
     @Test
     void should_leave_to_the_regex_what_is_not_a_small_literal_set() {
         for (String re : new String[] {"a.*", "a+", "ab?", "[ab]", "a\\d", "(?i)api", "(?P<x>a)", "^a", "a$", "a{2}",
                 "(unclosed", "a)", "x|.*", "\\Qa|b\\E"}) {
-            assertNull(RegexLiterals.exactSet(re), re);
+            assertNull(RegexLiterals.of(re).exactSet(), re);
         }
         StringBuilder big = new StringBuilder();
         for (int i = 0; i <= RegexLiterals.MAX_SET; i++) {
             big.append(i == 0 ? "" : "|").append("v").append(i);
         }
-        assertNull(RegexLiterals.exactSet(big.toString()), "more than MAX_SET values");
-        assertNull(RegexLiterals.exactSet("(a|b|c|d)(a|b|c|d)(a|b|c|d)(a|b|c|d)(a|b|c|d)"), "a cross product over MAX_SET");
+        assertNull(RegexLiterals.of(big.toString()).exactSet(), "more than MAX_SET values");
+        assertNull(RegexLiterals.of("(a|b|c|d)(a|b|c|d)(a|b|c|d)(a|b|c|d)(a|b|c|d)").exactSet(), "a cross product over MAX_SET");
     }
 
     @Test
     void should_read_the_prefix_every_match_starts_with_and_nothing_uncertain() {
-        assertEquals("app-", RegexLiterals.requiredPrefix("app-(4567|4568|9)-.*"));
-        assertEquals("app-456", RegexLiterals.requiredPrefix("app-(4567|4568)-.*"));
-        assertEquals("team-a-", RegexLiterals.requiredPrefix("team-a-.*"));
-        assertEquals("ab", RegexLiterals.requiredPrefix("abc*"), "c may be absent");
-        assertEquals("ab", RegexLiterals.requiredPrefix("ab(cd)?x"), "the group may be absent");
-        assertEquals("a", RegexLiterals.requiredPrefix("a(bc|bd.*)"));
-        assertEquals("ab", RegexLiterals.requiredPrefix("abc|ab.*"), "the last branch may stop");
-        assertEquals("", RegexLiterals.requiredPrefix("ab.*|abc"), "a branch after the stop is not read");
-        assertEquals("", RegexLiterals.requiredPrefix("a.*|b"), "a branch after the stop starts otherwise");
-        assertEquals("", RegexLiterals.requiredPrefix("ab[|]c"), "a '|' after the stop, even in a class, is not read");
-        assertEquals("", RegexLiterals.requiredPrefix("(?i)abc"));
-        assertEquals("", RegexLiterals.requiredPrefix(".*abc"));
-        assertEquals("a\\", RegexLiterals.requiredPrefix("a\\\\.*"));
-        assertEquals("", RegexLiterals.requiredPrefix("(unclosed"));
+        assertEquals("app-", RegexLiterals.of("app-(4567|4568|9)-.*").requiredPrefix());
+        assertEquals("app-456", RegexLiterals.of("app-(4567|4568)-.*").requiredPrefix());
+        assertEquals("team-a-", RegexLiterals.of("team-a-.*").requiredPrefix());
+        assertEquals("ab", RegexLiterals.of("abc*").requiredPrefix(), "c may be absent");
+        assertEquals("ab", RegexLiterals.of("ab(cd)?x").requiredPrefix(), "the group may be absent");
+        assertEquals("a", RegexLiterals.of("a(bc|bd.*)").requiredPrefix());
+        assertEquals("ab", RegexLiterals.of("abc|ab.*").requiredPrefix(), "the last branch may stop");
+        assertEquals("", RegexLiterals.of("ab.*|abc").requiredPrefix(), "a branch after the stop is not read");
+        assertEquals("", RegexLiterals.of("a.*|b").requiredPrefix(), "a branch after the stop starts otherwise");
+        assertEquals("", RegexLiterals.of("ab[|]c").requiredPrefix(), "a '|' after the stop, even in a class, is not read");
+        assertEquals("", RegexLiterals.of("(?i)abc").requiredPrefix());
+        assertEquals("", RegexLiterals.of(".*abc").requiredPrefix());
+        assertEquals("a\\", RegexLiterals.of("a\\\\.*").requiredPrefix());
+        assertEquals("", RegexLiterals.of("(unclosed").requiredPrefix());
     }
 
     /**
@@ -68,8 +68,9 @@ class RegexLiteralsTest {
         for (int n = 0; n < 5_000; n++) {
             String re = regex(random, 0);
             Pattern pattern = Pattern.compile(re);
-            List<String> set = RegexLiterals.exactSet(re);
-            String prefix = RegexLiterals.requiredPrefix(re);
+            RegexLiterals.Literals literals = RegexLiterals.of(re);
+            List<String> set = literals.exactSet();
+            String prefix = literals.requiredPrefix();
             sets += set == null ? 0 : 1;
             prefixes += prefix.isEmpty() ? 0 : 1;
             List<String> values = new ArrayList<>(set == null ? List.of() : set);
