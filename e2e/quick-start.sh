@@ -31,7 +31,11 @@ grep -q "Not starting: prom2pg.db.url (PROM2PG_DB_URL): 'db.example:5432/metrics
 export PROM2PG_METERING_ROLLUP_INTERVAL_MS=1000 PROM2PG_METERING_ROLLUP_DELAY_MS=0
 export PROM2PG_RETENTION_INTERVAL_MS=1000 PROM2PG_RETENTION_DELAY_MS=500
 start_prom2pg
-grep -q "prom2pg ready: remote write http://127.0.0.1:19201/api/v1/write" "$WORK/prom2pg.log" || fail "no ready line"
+# the line is logged by the main thread once it has finished starting, which may be a moment after
+# readiness (it follows the schema migration) has said ready
+ready_line="prom2pg ready: remote write http://127.0.0.1:19201/api/v1/write"
+for _ in $(seq 1 50); do grep -q "$ready_line" "$WORK/prom2pg.log" && break; sleep 0.2; done
+grep -q "$ready_line" "$WORK/prom2pg.log" || fail "no ready line within 10 s of readiness"
 if grep -q "Property-placeholders summary" "$WORK/prom2pg.log"; then fail "the settings summary is logged at info"; fi
 postmaster=$(head -1 "$WORK/data/postmaster.pid")
 
