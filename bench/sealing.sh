@@ -11,6 +11,7 @@
 #            (its log line "Sealed ...") and the CPU PostgreSQL and prom2pg used meanwhile
 #   sealed   the same measures from the sealed tier; the run fails unless the window holds the
 #            same count and sum as in the head and every remote read returns its samples
+#   by curl  after head and after sealed: the same remote reads sent again by curl (p50, p90 of 30)
 #   through Prometheus   after head and after sealed: a Prometheus 2.42 (Debian's) with no storage
 #            of its own for the window and prom2pg as its remote_read answers a query_range of
 #            the same 10 series over 3 h at a 15 s step; p50 and p90 of 30 after 20 warm-ups
@@ -107,6 +108,18 @@ through_prometheus() {
   printf '%s\n' "${times[@]}" | sort -n | python3 -c "import sys; v=[float(x)*1000 for x in sys.stdin]; print(f'through Prometheus ($1): query_range of 10 series over {min(3, $HOURS)} h at a 15 s step, remote read from prom2pg: p50 {v[len(v)//2]:.0f} ms, p90 {v[len(v)*9//10]:.0f} ms (30 queries)')" |
     tee -a "$OUT/summary.txt"
 }
+# $1: the tier read; the remote reads SealBench sent, sent again by curl (no client-side decoding
+# or JVM in the time): p50 and p90 of the last 30 of the 50, each answer checked to be a 200
+by_curl() {
+  local times=() t
+  for body in "$OUT/reads-$1"/*.bin; do
+    t=$(curl -sf -o "$OUT/answer.bin" -w '%{time_total}' --data-binary @"$body" -H 'Content-Type: application/x-protobuf' \
+      -H 'Content-Encoding: snappy' -H 'X-Prometheus-Remote-Read-Version: 0.1.0' http://127.0.0.1:29202/api/v1/read)
+    times+=("$t")
+  done
+  printf '%s\n' "${times[@]:20}" | sort -n | python3 -c "import sys; v=[float(x)*1000 for x in sys.stdin]; print(f'by curl ($1): the same remote reads at prom2pg\'s endpoint: p50 {v[len(v)//2]:.1f} ms, p90 {v[len(v)*9//10]:.1f} ms (30 reads after 20)')" |
+    tee -a "$OUT/summary.txt"
+}
 bench() {
   java -Xmx1g -cp "$CP" io.prom2pg.bench.SealBench "$@" --jdbc "$JDBC" --url http://127.0.0.1:29202 \
     --state "$OUT/window.properties" | tee -a "$OUT/summary.txt"
@@ -114,6 +127,7 @@ bench() {
 
 start_prom2pg 86400000
 bench fill --series "$SERIES" --hours "$HOURS"
+by_curl head
 through_prometheus head
 stop_prom2pg
 if [ "${SEAL_BY:-window}" = hour ]; then
@@ -133,6 +147,7 @@ done_line='Sealed [0-9]'
 for _ in $(seq 1 3000); do grep -qE "$done_line" "$OUT/prom2pg.log" && break; sleep 0.2; done
 grep -E 'Sealed [0-9]|Compacted [0-9]' "$OUT/prom2pg.log" | sed 's/^.*INFO  \[[^]]*\] /prom2pg: /' | tee -a "$OUT/summary.txt"
 bench sealed
+by_curl sealed
 through_prometheus sealed
 if [ "$BACKLOG_ROUNDS" -gt 0 ]; then
   seals=$(grep -cE 'Sealed [0-9]' "$OUT/prom2pg.log")

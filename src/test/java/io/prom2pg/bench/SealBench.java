@@ -77,7 +77,7 @@ public final class SealBench {
             case "fill" -> fill(jdbc, base, state, Integer.parseInt(a.get("series")), Integer.parseInt(a.get("hours")),
                     Long.parseLong(a.getOrDefault("seal-after-ms", "7200000")));
             case "seal" -> seal(jdbc, state, Long.parseLong(a.get("pid")));
-            case "sealed" -> measure("sealed", jdbc, base, load(state), true);
+            case "sealed" -> measure("sealed", jdbc, base, load(state), true, state.resolveSibling("reads-sealed"));
             case "backlog" -> backlog(jdbc, base, load(state), Integer.parseInt(a.get("rounds")), Long.parseLong(a.get("pid")));
             default -> throw new IllegalArgumentException("fill, seal, sealed or backlog, not " + args[0]);
         }
@@ -144,7 +144,7 @@ public final class SealBench {
         p.setProperty("end", Long.toString(end));
         p.setProperty("series", Integer.toString(seriesCount));
         p.setProperty("rounds", Integer.toString(rounds));
-        Totals head = measure("head", jdbc, base, p, false);
+        Totals head = measure("head", jdbc, base, p, false, state.resolveSibling("reads-head"));
         p.setProperty("count", Long.toString(head.count));
         p.setProperty("sum", Double.toString(head.sum));
         try (var out = Files.newOutputStream(state)) {
@@ -265,7 +265,7 @@ public final class SealBench {
     record Totals(long count, double sum) {
     }
 
-    private static Totals measure(String tier, String jdbc, URI base, Properties p, boolean check) throws Exception {
+    private static Totals measure(String tier, String jdbc, URI base, Properties p, boolean check, Path bodies) throws Exception {
         long start = Long.parseLong(p.getProperty("start"));
         long end = Long.parseLong(p.getProperty("end"));
         int seriesCount = Integer.parseInt(p.getProperty("series"));
@@ -306,7 +306,7 @@ public final class SealBench {
                 throw new IllegalStateException(tier + ": count " + totals.count + " sum " + totals.sum + ", the head held " + count + " and " + sum);
             }
         }
-        double[] reads = remoteReads(base, seriesCount, start, Math.min(end, start + 3 * 3_600_000L), rounds);
+        double[] reads = remoteReads(base, seriesCount, start, Math.min(end, start + 3 * 3_600_000L), rounds, bodies);
         double match = seriesMatch(jdbc, seriesCount);
         String answers = Long.toHexString((long) reads[2]);
         if (check && !answers.equals(p.getProperty("reads"))) {
@@ -336,24 +336,29 @@ public final class SealBench {
 
     /**
      * p50 and p90 ms of remote reads of 10 series (one metric name, ten pods) over [start, end),
-     * and a checksum of every answer's labels, timestamps and value bits.
+     * and a checksum of every answer's labels, timestamps and value bits. Each request's body is
+     * kept in {@code bodies} (NN.bin, in the order sent) for bench/sealing.sh to send again by curl;
+     * the time is until the answer's last byte, its decoding (the client's work) not included.
      */
-    private static double[] remoteReads(URI base, int seriesCount, long start, long end, int rounds) throws Exception {
+    private static double[] remoteReads(URI base, int seriesCount, long start, long end, int rounds, Path bodies) throws Exception {
         int expectedSamples = 10 * (int) Math.min(rounds, (end - start) / INTERVAL);
         List<Double> ms = new ArrayList<>();
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         java.nio.ByteBuffer sample = java.nio.ByteBuffer.allocate(16);
+        java.nio.file.Files.createDirectories(bodies);
         for (int r = 0; r < WARM_UP + 30; r++) {
             ReadRequest request = ReadRequest.newBuilder().addQueries(Query.newBuilder()
                     .setStartTimestampMs(start).setEndTimestampMs(end - 1).addAllMatchers(matchers(r, seriesCount))).build();
+            byte[] body = SnappyDataFormat.compress(request.toByteArray());
+            java.nio.file.Files.write(bodies.resolve(String.format("%02d.bin", r)), body);
             HttpRequest http = HttpRequest.newBuilder(base.resolve("/api/v1/read"))
                     .header("Content-Type", "application/x-protobuf").header("Content-Encoding", "snappy")
                     .header("X-Prometheus-Remote-Read-Version", "0.1.0")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(SnappyDataFormat.compress(request.toByteArray()))).build();
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
             long t0 = System.nanoTime();
             HttpResponse<byte[]> response = HTTP.send(http, HttpResponse.BodyHandlers.ofByteArray());
-            ReadResponse read = ReadResponse.parseFrom(SnappyDataFormat.decompress(response.body(), Integer.MAX_VALUE));
             double took = (System.nanoTime() - t0) / 1e6;
+            ReadResponse read = ReadResponse.parseFrom(SnappyDataFormat.decompress(response.body(), Integer.MAX_VALUE));
             if (response.statusCode() != 200) {
                 throw new IOException("remote read answered " + response.statusCode() + ": " + new String(response.body()));
             }
