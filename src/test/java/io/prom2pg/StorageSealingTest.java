@@ -156,6 +156,50 @@ class StorageSealingTest {
                 "each sample's block is its 4-hour window's: hours 0, 12 and 20 of the day");
     }
 
+    @Test
+    void should_read_a_time_range_from_that_range_only_with_metrics_between() throws Exception {
+        // the same samples in the window of DAY and in the one a day before, and one in the head
+        long dayBefore = T0 - 86_400_000L;
+        long now = System.currentTimeMillis();
+        WriteRequest old = request("sealed_range", dayBefore);
+        WriteRequest sealed = request("sealed_range", T0);
+        WriteRequest head = WriteRequest.newBuilder()
+                .addTimeseries(series("__name__", "sealed_range", "i", "0").addSamples(sample(now - 60_000L, 7))).build();
+        for (WriteRequest w : List.of(old, sealed, head)) {
+            assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), w).statusCode());
+        }
+        awaitSealed();
+        Await.until(() -> Metering.headPartitions(prom2pg, DAY.minusDays(1)) == 0, Duration.ofSeconds(30), "the day before sealed");
+
+        assertEquals(bits(sealed), rangeBits("sealed_range", T0 - 60_000L, T0 + 3_600_000L), "DAY's window, bit for bit");
+        assertEquals(bits(old), rangeBits("sealed_range", dayBefore, T0 - 3_600_000L), "the day before's, its first sample included");
+        // [from, to): a range that cuts the blocks, its start included and its end not
+        long from = T0 + 2 * 15_000L;
+        long to = T0 + 5 * 15_000L;
+        assertEquals(bits(sealed).stream().filter(r -> {
+            long t = Long.parseLong(r.split("\\|")[1]);
+            return t >= from && t < to;
+        }).toList(), rangeBits("sealed_range", from, to));
+        assertEquals(bits(head), rangeBits("sealed_range", now - 120_000L, now + 60_000L), "the head's row");
+        assertEquals(viewBits("sealed_range"), rangeBits("sealed_range", dayBefore - 1, now + 60_000L), "everything, as the view");
+
+        // the blocks of other days are not opened: the plan holds the range's day partitions only
+        String plan = String.join("\n", TestDatabase.queryStrings(prom2pg.jdbcUrl(), "EXPLAIN (COSTS OFF) SELECT count(*) FROM "
+                + prom2pg.schema + ".metrics_between(" + instant(T0) + ", " + instant(T0 + 3_600_000L) + ") WHERE name = 'sealed_range'"));
+        assertTrue(plan.contains("sample_blocks_" + DAY.format(DateTimeFormatter.BASIC_ISO_DATE)), plan);
+        assertTrue(!plan.contains("sample_blocks_" + DAY.minusDays(1).format(DateTimeFormatter.BASIC_ISO_DATE)), plan);
+        assertTrue(plan.contains("metric_name = 'sealed_range'"), "a filter on name reaches the series table: " + plan);
+    }
+
+    /** As {@link #viewBits}, from {@code metrics_between(from, to)} (ms). */
+    private static List<String> rangeBits(String metric, long from, long to) throws Exception {
+        return bitsOf(prom2pg, prom2pg.schema + ".metrics_between(" + instant(from) + ", " + instant(to) + ")", metric);
+    }
+
+    private static String instant(long millis) {
+        return "'" + java.time.Instant.ofEpochMilli(millis) + "'::timestamptz";
+    }
+
     /** "i:scale" of each series' block ("-": floats as they are). */
     private static String scales(String metric) throws Exception {
         return TestDatabase.queryString(prom2pg.jdbcUrl(), "SELECT string_agg((s.labels ->> 'i') || ':' || coalesce(b.value_scale::text, '-'),"
@@ -273,9 +317,14 @@ class StorageSealingTest {
     }
 
     static List<String> viewBits(RunningProm2pg prom2pg, String metric) throws Exception {
+        return bitsOf(prom2pg, prom2pg.schema + ".metrics", metric);
+    }
+
+    /** "labels|time|bits of the value" of a metric's rows in {@code source}, the metrics view's columns. */
+    private static List<String> bitsOf(RunningProm2pg prom2pg, String source, String metric) throws Exception {
         List<String> rows = TestDatabase.queryStrings(prom2pg.jdbcUrl(), "SELECT (labels ->> 'i') || '|'"
                 + " || (extract(epoch FROM time) * 1000)::bigint || '|' || ltrim(encode(float8send(value), 'hex'), '0')"
-                + " FROM " + prom2pg.schema + ".metrics WHERE name = '" + metric + "'");
+                + " FROM " + source + " WHERE name = '" + metric + "'");
         List<String> normal = new ArrayList<>();
         for (String r : rows) {
             normal.add(r.endsWith("|") ? r + "0" : r);
