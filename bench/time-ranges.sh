@@ -102,3 +102,14 @@ measure "hourly average over a day: filter on time over prom2pg.metrics" \
   "SELECT date_trunc('hour', time), labels->>'instance', avg(value) FROM prom2pg.metrics WHERE name = 'node_load1' AND time > now() - interval '1 day' GROUP BY 1, 2"
 measure "hourly average over a day: prom2pg.metrics_between" \
   "SELECT date_trunc('hour', time), labels->>'instance', avg(value) FROM prom2pg.metrics_between(now() - interval '1 day', now()) WHERE name = 'node_load1' GROUP BY 1, 2"
+# the same with the range as literals, as Grafana's $__timeFrom() and $__timeTo() give it: the
+# partitions outside it are left out when the statement is planned, not when it starts
+from_hour=$(date -u -d '1 hour ago' +%FT%T.%3NZ) from_day=$(date -u -d '1 day ago' +%FT%T.%3NZ) to=$(date -u +%FT%T.%3NZ)
+measure "last hour, one metric: prom2pg.metrics_between, literal range" \
+  "SELECT time, labels->>'instance', value FROM prom2pg.metrics_between('$from_hour', '$to') WHERE name = 'node_load1'"
+measure "hourly average over a day: prom2pg.metrics_between, literal range" \
+  "SELECT date_trunc('hour', time), labels->>'instance', avg(value) FROM prom2pg.metrics_between('$from_day', '$to') WHERE name = 'node_load1' GROUP BY 1, 2"
+for q in "now() - interval '1 hour', now()" "'$from_hour', '$to'"; do
+  psql -At -c "EXPLAIN (ANALYZE, SUMMARY) SELECT count(*) FROM prom2pg.metrics_between($q) WHERE name = 'node_load1'" |
+    grep -E 'Planning Time|Execution Time' | tr '\n' ' ' | sed "s/^/last hour, metrics_between($q): /;s/$/\n/"
+done

@@ -3,8 +3,10 @@
 --
 -- Why: a filter on time over the view cannot skip a sealed block. PostgreSQL pushes it down to
 -- each sample a block decodes to, never to the block, so the view decodes every block of the
--- series it reads, of every day kept, before it filters. The README's example (one metric's last
--- hour, 100 series) would decode ~52M samples after 90 days, ~15 s, instead of 24,000.
+-- series it reads, of every day kept, before it filters. The README's example, one metric's last
+-- hour, over 30 days of 100 series (bench/time-ranges.sh): 3.2 s through the view, 161 ms through
+-- this function with now() in the bounds (partitions pruned as the statement starts), 14 ms with
+-- literal bounds, as Grafana sends them (pruned as it is planned).
 --
 -- It is inlined (one SQL statement, STABLE): a filter on name or labels outside it reaches the
 -- series table as it does through the view. The view is now this function over all time, so both
