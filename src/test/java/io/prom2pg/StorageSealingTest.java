@@ -191,6 +191,37 @@ class StorageSealingTest {
         assertTrue(plan.contains("metric_name = 'sealed_range'"), "a filter on name reaches the series table: " + plan);
     }
 
+    @Test
+    void should_leave_postgresql_free_to_read_both_tiers_in_parallel() throws Exception {
+        // a part of the plan that is not parallel safe keeps the whole UNION ALL in one process:
+        // the full scan of BENCHMARKS.md ran at half the rate (V17). Parallelism made free, the
+        // planner takes it wherever it is allowed.
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("sealed_parallel", T0)).statusCode());
+        assertEquals(204, RemoteWrite.post(prom2pg.writeUri(), request("sealed_parallel", System.currentTimeMillis())).statusCode());
+        awaitSealed();
+        List<String> plans = new ArrayList<>();
+        try (var c = TestDatabase.connect(prom2pg.jdbcUrl()); var st = c.createStatement()) {
+            st.execute("SET parallel_setup_cost = 0");
+            st.execute("SET parallel_tuple_cost = 0");
+            st.execute("SET min_parallel_table_scan_size = 0");
+            st.execute("SET max_parallel_workers_per_gather = 2");
+            for (String from : List.of(prom2pg.schema + ".metrics",
+                    prom2pg.schema + ".metrics_between('-infinity', 'infinity')",
+                    prom2pg.schema + ".metrics_between(now() - interval '7 days', now())")) {
+                StringBuilder plan = new StringBuilder();
+                try (var rs = st.executeQuery("EXPLAIN (COSTS OFF) SELECT count(*), sum(value) FROM " + from)) {
+                    while (rs.next()) {
+                        plan.append(rs.getString(1)).append('\n');
+                    }
+                }
+                plans.add(plan.toString());
+            }
+        }
+        for (String plan : plans) {
+            assertTrue(plan.contains("Gather") && plan.contains("sample_blocks") && plan.contains("Parallel"), plan);
+        }
+    }
+
     /** As {@link #viewBits}, from {@code metrics_between(from, to)} (ms). */
     private static List<String> rangeBits(String metric, long from, long to) throws Exception {
         return bitsOf(prom2pg, prom2pg.schema + ".metrics_between(" + instant(from) + ", " + instant(to) + ")", metric);
