@@ -90,21 +90,13 @@ public class RemoteReader {
     private QueryResult query(Connection c, Query query, int[] budget, int maxSeries) throws SQLException {
         SeriesMatch match = SeriesMatch.of(query.getMatchersList());
         Map<Long, TimeSeries.Builder> series = new LinkedHashMap<>();
-        SeriesMatch.Select select = match.select(schema);
-        try (PreparedStatement ps = c.prepareStatement(select.sql())) {
-            int i = 1;
-            for (String p : select.parameters()) {
-                ps.setString(i++, p);
-            }
-            ps.setInt(i, maxSeries + 1);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    if (series.size() == maxSeries) {
-                        throw new ReadLimitException("the selector matches more than " + maxSeries
-                                + " series (prom2pg.console.explore-max-series): narrow its matchers");
-                    }
-                    series.put(rs.getLong(1), TimeSeries.newBuilder().addAllLabels(labels(rs.getString(2), rs.getString(3))));
+        try (PreparedStatement ps = match.select(schema).prepare(c, maxSeries + 1); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                if (series.size() == maxSeries) {
+                    throw new ReadLimitException("the selector matches more than " + maxSeries
+                            + " series (prom2pg.console.explore-max-series): narrow its matchers");
                 }
+                series.put(rs.getLong(1), TimeSeries.newBuilder().addAllLabels(labels(rs.getString(2), rs.getString(3))));
             }
         }
         QueryResult.Builder result = QueryResult.newBuilder();

@@ -1,5 +1,8 @@
 package io.prom2pg.read;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,6 +25,22 @@ public record SeriesMatch(String where, List<String> parameters, boolean byMetri
 
     /** A statement and its parameters in order; the bound on the series is a last parameter of its own. */
     public record Select(String sql, List<String> parameters) {
+
+        /** The statement prepared on {@code c}, its parameters bound, and at most {@code limit} series. */
+        public PreparedStatement prepare(Connection c, int limit) throws SQLException {
+            PreparedStatement ps = c.prepareStatement(sql);
+            try {
+                int i = 1;
+                for (String p : parameters) {
+                    ps.setString(i++, p);
+                }
+                ps.setInt(i, limit);
+                return ps;
+            } catch (SQLException | RuntimeException e) {
+                ps.close();
+                throw e;
+            }
+        }
     }
 
     public static SeriesMatch of(List<LabelMatcher> matchers) {

@@ -358,10 +358,10 @@ public final class SealBench {
             long t0 = System.nanoTime();
             HttpResponse<byte[]> response = HTTP.send(http, HttpResponse.BodyHandlers.ofByteArray());
             double took = (System.nanoTime() - t0) / 1e6;
-            ReadResponse read = ReadResponse.parseFrom(SnappyDataFormat.decompress(response.body(), Integer.MAX_VALUE));
             if (response.statusCode() != 200) {
                 throw new IOException("remote read answered " + response.statusCode() + ": " + new String(response.body()));
             }
+            ReadResponse read = ReadResponse.parseFrom(SnappyDataFormat.decompress(response.body(), Integer.MAX_VALUE));
             List<TimeSeries> got = read.getResults(0).getTimeseriesList();
             int samples = got.stream().mapToInt(TimeSeries::getSamplesCount).sum();
             if (got.size() != 10 || samples != expectedSamples) {
@@ -390,17 +390,9 @@ public final class SealBench {
             for (int r = 0; r < WARM_UP + 30; r++) {
                 io.prom2pg.read.SeriesMatch match = io.prom2pg.read.SeriesMatch.of(matchers(r, seriesCount));
                 long t0 = System.nanoTime();
-                io.prom2pg.read.SeriesMatch.Select select = match.select("prom2pg");
-                try (PreparedStatement ps = c.prepareStatement(select.sql())) {
-                    int i = 1;
-                    for (String p : select.parameters()) {
-                        ps.setString(i++, p);
-                    }
-                    ps.setInt(i, 100_000);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            rs.getString(3);
-                        }
+                try (PreparedStatement ps = match.select("prom2pg").prepare(c, 100_000); ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rs.getString(3);
                     }
                 }
                 if (r >= WARM_UP) {
