@@ -178,7 +178,7 @@ public final class LoadGenerator {
                                     Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
                                 }
                             }
-                            send(http, bodies[k][r], latency, codes, retries);
+                            post(http, uri, receiverName, bodies[k][r], latency, codes, retries);
                             requests.increment();
                             acknowledged.add(to - from);
                         }
@@ -229,8 +229,13 @@ public final class LoadGenerator {
         }
     }
 
-    private void send(HttpClient http, byte[] body, Histogram latency, Map<Integer, LongAdder> codes, LongAdder retries)
-            throws Exception {
+    /**
+     * Sends one remote write request body to {@code uri} as Prometheus does: 5xx, 429 and
+     * connection failures retried with exponential backoff (30 ms to 5 s), any other 4xx an error
+     * of the sender's own, reported with what the receiver answered.
+     */
+    static void post(HttpClient http, URI uri, String receiverName, byte[] body, Histogram latency,
+            Map<Integer, LongAdder> codes, LongAdder retries) throws Exception {
         long backoff = 30;
         while (true) {
             HttpRequest request = HttpRequest.newBuilder(uri)
