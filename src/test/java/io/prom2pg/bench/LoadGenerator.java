@@ -159,14 +159,7 @@ public final class LoadGenerator {
         int rounds = bodies.length;
         int requestsPerRound = (series.size() + batch - 1) / batch;
         AtomicLong reserved = new AtomicLong();
-        List<Thread> threads = new ArrayList<>();
-        List<Throwable> failures = new ArrayList<>();
-        for (int s = 0; s < senders; s++) {
-            int sender = s;
-            Thread t = new Thread(() -> {
-                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                        .connectTimeout(Duration.ofSeconds(10)).build();
-                try {
+        shards(senders, (sender, http) -> {
                     for (int k = 0; k < rounds; k++) {
                         for (int r = sender; r < requestsPerRound; r += senders) {
                             int from = r * batch;
@@ -183,6 +176,28 @@ public final class LoadGenerator {
                             acknowledged.add(to - from);
                         }
                     }
+        });
+    }
+
+    /** What one of {@link #shards}' senders does, with an HTTP client of its own. */
+    interface Shard {
+        void send(int sender, HttpClient http) throws Exception;
+    }
+
+    /**
+     * Runs {@code senders} senders, like Prometheus' shards, each on a thread and HTTP/1.1 client
+     * of its own, and waits for all of them; the first failure is rethrown.
+     */
+    static void shards(int senders, Shard shard) throws Exception {
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> failures = new ArrayList<>();
+        for (int s = 0; s < senders; s++) {
+            int sender = s;
+            Thread t = new Thread(() -> {
+                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(Duration.ofSeconds(10)).build();
+                try {
+                    shard.send(sender, http);
                 } catch (Throwable e) {
                     synchronized (failures) {
                         failures.add(e);

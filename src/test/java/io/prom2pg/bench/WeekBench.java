@@ -2,11 +2,9 @@ package io.prom2pg.bench;
 
 import java.io.BufferedReader;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -64,15 +62,8 @@ public final class WeekBench {
         LongAdder retries = new LongAdder();
         LongAdder requests = new LongAdder();
         LongAdder acknowledged = new LongAdder();
-        List<Throwable> failures = new ArrayList<>();
-        List<Thread> threads = new ArrayList<>();
         long start = System.nanoTime();
-        for (int s = 0; s < senders; s++) {
-            int sender = s;
-            Thread t = new Thread(() -> {
-                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                        .connectTimeout(Duration.ofSeconds(10)).build();
-                try {
+        LoadGenerator.shards(senders, (sender, http) -> {
                     for (int from = 0; from < longest; from += perSeries) {
                         for (int g = sender; g < groups; g += senders) {
                             WriteRequest.Builder request = WriteRequest.newBuilder();
@@ -96,21 +87,7 @@ public final class WeekBench {
                             acknowledged.add(samples);
                         }
                     }
-                } catch (Throwable e) {
-                    synchronized (failures) {
-                        failures.add(e);
-                    }
-                }
-            }, "sender-" + s);
-            threads.add(t);
-            t.start();
-        }
-        for (Thread t : threads) {
-            t.join();
-        }
-        if (!failures.isEmpty()) {
-            throw new IllegalStateException("a sender failed", failures.get(0));
-        }
+        });
         double seconds = (System.nanoTime() - start) / 1e9;
         Map<Integer, Long> statusCodes = new TreeMap<>();
         codes.forEach((code, n) -> statusCodes.put(code, n.sum()));
