@@ -36,9 +36,11 @@ PORT=${PORT:-15632}
 WORK=$(mktemp -d /tmp/prom2pg-formats.XXXXXX)
 chmod 755 "$WORK"
 . e2e/postgres-server.sh
+. bench/victoria-metrics.sh
 postgres_server_install
 command -v promtool >/dev/null || { apt-get update -q >/dev/null; apt-get install -y -q --no-install-recommends prometheus >/dev/null; }
-trap 'postgres_server_stop "$WORK/pg" immediate' EXIT
+vm_pid=
+trap 'if [ -n "$vm_pid" ]; then kill "$vm_pid" 2>/dev/null || true; fi; postgres_server_stop "$WORK/pg" immediate' EXIT
 postgres_server_init "$WORK/pg"
 postgres_server_start "$WORK/pg" "$PORT" -c shared_buffers=256MB -c max_wal_size=4GB
 psql_() { "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -At -v ON_ERROR_STOP=1 "$@"; }
@@ -133,25 +135,7 @@ prometheus_bytes=$(du -sb "$WORK/tsdb" | cut -f1)
 # VictoriaMetrics (Debian's 1.79) given the same samples through its Prometheus text import, then
 # flushed and merged; its data and index (not its caches) measured
 if command -v victoria-metrics >/dev/null || { apt-get install -y -q --no-install-recommends victoria-metrics >/dev/null 2>&1; command -v victoria-metrics >/dev/null; }; then
-  victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr=127.0.0.1:18428 -retentionPeriod=100y \
-    >"$WORK/vm.log" 2>&1 &
-  vm=$!
-  until curl -sf -o /dev/null http://127.0.0.1:18428/health; do sleep 0.5; done
-  awk '$1 != "#" { ts = $NF; $NF = sprintf("%.0f", ts * 1000); print }' "$WORK/samples.om" | split -l 500000 - "$WORK/vm-part."
-  for part in "$WORK"/vm-part.*; do
-    curl -sf --data-binary @"$part" http://127.0.0.1:18428/api/v1/import/prometheus
-  done
-  curl -sf http://127.0.0.1:18428/internal/force_flush
-  curl -sf 'http://127.0.0.1:18428/internal/force_merge'
-  sleep 5
-  previous=0
-  while vm_bytes=$(du -sb "$WORK/vm/data" "$WORK/vm/indexdb" | awk '{ n += $1 } END { print n }'); [ "$vm_bytes" != "$previous" ]; do
-    previous=$vm_bytes
-    sleep 5
-  done
-  vm_rows=$(curl -sf --get http://127.0.0.1:18428/api/v1/query --data-urlencode 'query=sum(count_over_time({__name__=~"bench_.+"}[1y]))' \
-    --data-urlencode "time=$(( (1796011200 + HOURS * 3600 + 3600) ))" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
-  kill "$vm"
+  victoria_metrics_store "$WORK/samples.om" "$WORK/vm" 18428 $(( 1796011200 + HOURS * 3600 + 3600 ))
   [ "$vm_rows" = "$samples" ] || echo "formats: VictoriaMetrics holds $vm_rows samples of $samples"
 else
   vm_bytes=

@@ -38,6 +38,8 @@ CP="target/test-classes:target/classes:$(cat target/bench.classpath)"
 
 # shellcheck source=e2e/postgres-server.sh
 . e2e/postgres-server.sh
+# shellcheck source=bench/victoria-metrics.sh
+. bench/victoria-metrics.sh
 postgres_server_install
 if ! command -v promtool >/dev/null || ! command -v victoria-metrics >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
@@ -48,10 +50,10 @@ postgres_server_init "$WORK/pg"
 postgres_server_start "$WORK/pg" "$PORT" -c full_page_writes=on -c wal_compression=on
 psql_() { "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -At -v ON_ERROR_STOP=1 "$@"; }
 PID=
-VM=
+vm_pid=
 cleanup() {
   if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  if [ -n "$VM" ]; then kill "$VM" 2>/dev/null || true; wait "$VM" 2>/dev/null || true; fi
+  if [ -n "$vm_pid" ]; then kill "$vm_pid" 2>/dev/null || true; wait "$vm_pid" 2>/dev/null || true; fi
   postgres_server_stop "$WORK/pg" || true
   rm -rf "$WORK"
 }
@@ -149,25 +151,7 @@ for hours in 2 18 162; do
   rm -rf "$WORK/om-$hours" "$WORK/tsdb-$hours"
 done
 
-victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr=127.0.0.1:18429 -retentionPeriod=100y >"$OUT/vm.log" 2>&1 &
-VM=$!
-until curl -sf -o /dev/null http://127.0.0.1:18429/health; do sleep 0.5; done
-# its Prometheus text import takes ms timestamps
-awk '$1 != "#" { ts = $NF; $NF = sprintf("%.0f", ts * 1000); print }' "$WORK/samples.om" | split -l 500000 - "$WORK/vm-part."
-for part in "$WORK"/vm-part.*; do
-  curl -sf --data-binary @"$part" http://127.0.0.1:18429/api/v1/import/prometheus
-  rm "$part"
-done
-curl -sf http://127.0.0.1:18429/internal/force_flush
-curl -sf http://127.0.0.1:18429/internal/force_merge
-sleep 5
-previous=0
-while vm_bytes=$(du -sb "$WORK/vm/data" "$WORK/vm/indexdb" | awk '{ n += $1 } END { print n }'); [ "$vm_bytes" != "$previous" ]; do
-  previous=$vm_bytes
-  sleep 5
-done
-vm_rows=$(curl -sf --get http://127.0.0.1:18429/api/v1/query --data-urlencode 'query=sum(count_over_time({__name__=~"bench_.+"}[30d]))' \
-  --data-urlencode "time=$(date +%s)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
+victoria_metrics_store "$WORK/samples.om" "$WORK/vm" 18429 "$(date +%s)"
 [ "$vm_rows" = "$samples" ] || echo "week: VictoriaMetrics holds $vm_rows samples of $samples"
 printf '  %-34s %6s\n' "victoria-metrics (data and index)" "$(per "$vm_bytes")" | tee -a "$OUT/summary.txt"
 echo "output: $OUT"
