@@ -248,7 +248,12 @@ public class Sealer {
                     partitions.forget(k);
                 }
             }
-            LOG.info("Sealed {}: {} samples in {} blocks in {} ms", w, samples, blocks, (System.nanoTime() - t0) / 1_000_000);
+            if (blocks == 0) {
+                // a partition a write made again for a window already sealed, and left empty
+                LOG.info("Dropped {} empty head partition(s) of {}", parts.size(), w);
+            } else {
+                LOG.info("Sealed {}: {} samples in {} blocks in {} ms", w, samples, blocks, (System.nanoTime() - t0) / 1_000_000);
+            }
             return samples;
         } catch (SQLException e) {
             c.rollback();
