@@ -345,7 +345,8 @@ public final class Bench {
         ChartUtils.saveChartAsPNG(file, chart, 1000, 650);
     }
 
-    private static Map<String, String> options(String[] args) {
+    /** A benchmark's {@code --name value} arguments, by name. */
+    static Map<String, String> options(String[] args) {
         Map<String, String> opt = new HashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
             opt.put(args[i].replaceFirst("^--", ""), args[i + 1]);

@@ -57,6 +57,29 @@ public final class LoadGenerator {
         }
     }
 
+    /**
+     * What senders sent and were answered, shared by them: requests, samples acknowledged,
+     * retries, latency of each attempt, and the status codes answered.
+     */
+    static final class Tally {
+        final Histogram latency = new ConcurrentHistogram(60_000_000_000L, 3);
+        final Map<Integer, LongAdder> codes = new ConcurrentHashMap<>();
+        final LongAdder retries = new LongAdder();
+        final LongAdder requests = new LongAdder();
+        final LongAdder acknowledged = new LongAdder();
+
+        /** The status codes answered, each with how many times, in order. */
+        Map<Integer, Long> statusCodes() {
+            Map<Integer, Long> statusCodes = new TreeMap<>();
+            codes.forEach((code, n) -> statusCodes.put(code, n.sum()));
+            return statusCodes;
+        }
+
+        double latencyMillis(double percentile) {
+            return latency.getValueAtPercentile(percentile) / 1e6;
+        }
+    }
+
     private final URI uri;
     private final BenchSeries series;
     private final int senders;
@@ -110,11 +133,7 @@ public final class LoadGenerator {
      */
     public Result run(String phase, int firstRound, int rounds, double rate, int sliceRounds, Trigger trigger)
             throws Exception {
-        Histogram latency = new ConcurrentHistogram(60_000_000_000L, 3);
-        LongAdder acknowledged = new LongAdder();
-        LongAdder requests = new LongAdder();
-        LongAdder retries = new LongAdder();
-        Map<Integer, LongAdder> codes = new ConcurrentHashMap<>();
+        Tally tally = new Tally();
         double seconds = 0;
         CpuUsage cpu = new CpuUsage(0, 0, 0);
         for (int first = 0; first < rounds; first += sliceRounds) {
@@ -124,19 +143,17 @@ public final class LoadGenerator {
             CpuUsage cpuAtStart = CpuUsage.now(receiverPid, countPostgres);
             long start = System.nanoTime();
             TriggerThread fired = trigger != null && first == 0
-                    ? new TriggerThread(trigger, start, acknowledged, (long) slice * series.size()) : null;
-            send(bodies, rate, start, latency, acknowledged, requests, retries, codes);
+                    ? new TriggerThread(trigger, start, tally.acknowledged, (long) slice * series.size()) : null;
+            send(bodies, rate, start, tally);
             seconds += (System.nanoTime() - start) / 1e9;
             cpu = cpu.plus(CpuUsage.now(receiverPid, countPostgres).since(cpuAtStart));
             if (fired != null) {
                 fired.finish();
             }
         }
-        Map<Integer, Long> statusCodes = new TreeMap<>();
-        codes.forEach((code, n) -> statusCodes.put(code, n.sum()));
-        return new Result(phase, acknowledged.sum(), requests.sum(), retries.sum(), seconds,
-                latency.getValueAtPercentile(50) / 1e6, latency.getValueAtPercentile(99) / 1e6,
-                latency.getMaxValue() / 1e6, statusCodes, cpu, receiverName, countPostgres);
+        return new Result(phase, tally.acknowledged.sum(), tally.requests.sum(), tally.retries.sum(), seconds,
+                tally.latencyMillis(50), tally.latencyMillis(99), tally.latency.getMaxValue() / 1e6,
+                tally.statusCodes(), cpu, receiverName, countPostgres);
     }
 
     /** The compressed request bodies of rounds {@code firstRound} .. {@code firstRound + rounds - 1}, by round and request. */
@@ -154,28 +171,25 @@ public final class LoadGenerator {
         return bodies;
     }
 
-    private void send(byte[][][] bodies, double rate, long start, Histogram latency, LongAdder acknowledged,
-            LongAdder requests, LongAdder retries, Map<Integer, LongAdder> codes) throws Exception {
+    private void send(byte[][][] bodies, double rate, long start, Tally tally) throws Exception {
         int rounds = bodies.length;
         int requestsPerRound = (series.size() + batch - 1) / batch;
         AtomicLong reserved = new AtomicLong();
         shards(senders, (sender, http) -> {
-                    for (int k = 0; k < rounds; k++) {
-                        for (int r = sender; r < requestsPerRound; r += senders) {
-                            int from = r * batch;
-                            int to = Math.min(series.size(), from + batch);
-                            if (rate > 0) {
-                                long due = start + (long) (reserved.getAndAdd(to - from) / rate * 1e9);
-                                long wait = due - System.nanoTime();
-                                if (wait > 0) {
-                                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                                }
-                            }
-                            post(http, uri, receiverName, bodies[k][r], latency, codes, retries);
-                            requests.increment();
-                            acknowledged.add(to - from);
+            for (int k = 0; k < rounds; k++) {
+                for (int r = sender; r < requestsPerRound; r += senders) {
+                    int from = r * batch;
+                    int to = Math.min(series.size(), from + batch);
+                    if (rate > 0) {
+                        long due = start + (long) (reserved.getAndAdd(to - from) / rate * 1e9);
+                        long wait = due - System.nanoTime();
+                        if (wait > 0) {
+                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
                         }
                     }
+                    post(http, uri, receiverName, bodies[k][r], to - from, tally);
+                }
+            }
         });
     }
 
@@ -245,12 +259,13 @@ public final class LoadGenerator {
     }
 
     /**
-     * Sends one remote write request body to {@code uri} as Prometheus does: 5xx, 429 and
-     * connection failures retried with exponential backoff (30 ms to 5 s), any other 4xx an error
-     * of the sender's own, reported with what the receiver answered.
+     * Sends one remote write request body of {@code samples} samples to {@code uri} as Prometheus
+     * does: 5xx, 429 and connection failures retried with exponential backoff (30 ms to 5 s), any
+     * other 4xx an error of the sender's own, reported with what the receiver answered. Each
+     * attempt is counted in the tally, and the samples once acknowledged.
      */
-    static void post(HttpClient http, URI uri, String receiverName, byte[] body, Histogram latency,
-            Map<Integer, LongAdder> codes, LongAdder retries) throws Exception {
+    static void post(HttpClient http, URI uri, String receiverName, byte[] body, int samples, Tally tally)
+            throws Exception {
         long backoff = 30;
         while (true) {
             HttpRequest request = HttpRequest.newBuilder(uri)
@@ -271,16 +286,18 @@ public final class LoadGenerator {
             } catch (java.io.IOException e) {
                 code = 599; // connection failure: retried like a 5xx
             }
-            latency.recordValue(Math.min(System.nanoTime() - t0, 59_000_000_000L));
-            codes.computeIfAbsent(code, c -> new LongAdder()).increment();
+            tally.latency.recordValue(Math.min(System.nanoTime() - t0, 59_000_000_000L));
+            tally.codes.computeIfAbsent(code, c -> new LongAdder()).increment();
             if (code / 100 == 2) {
+                tally.requests.increment();
+                tally.acknowledged.add(samples);
                 return;
             }
             if (code / 100 == 4 && code != 429) {
                 throw new IllegalStateException(receiverName + " answered " + code + ": the load generator sent a bad request: "
                         + new String(answer, 0, Math.min(answer.length, 500), java.nio.charset.StandardCharsets.UTF_8).trim());
             }
-            retries.increment();
+            tally.retries.increment();
             Thread.sleep(backoff);
             backoff = Math.min(5_000, backoff * 2);
         }

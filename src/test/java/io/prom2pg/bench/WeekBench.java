@@ -7,20 +7,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.LongAdder;
 
 import io.prom2pg.decode.SnappyDataFormat;
 import io.prom2pg.proto.RemoteWriteV1.Label;
 import io.prom2pg.proto.RemoteWriteV1.Sample;
 import io.prom2pg.proto.RemoteWriteV1.TimeSeries;
 import io.prom2pg.proto.RemoteWriteV1.WriteRequest;
-import org.HdrHistogram.ConcurrentHistogram;
-import org.HdrHistogram.Histogram;
 
 /**
  * Sends the samples of an OpenMetrics file ({@code bench/value-mix.py}'s {@code samples.om}, the
@@ -43,10 +37,7 @@ public final class WeekBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
+        Map<String, String> a = Bench.options(args);
         List<Series> series = read(Path.of(a.get("samples")));
         URI uri = URI.create(a.get("url") + "/api/v1/write");
         int senders = Integer.parseInt(a.getOrDefault("senders", "4"));
@@ -57,46 +48,38 @@ public final class WeekBench {
         System.out.printf("week: %,d samples of %,d series read%n", total, series.size());
 
         int groups = (series.size() + perRequest - 1) / perRequest;
-        Histogram latency = new ConcurrentHistogram(60_000_000_000L, 3);
-        Map<Integer, LongAdder> codes = new ConcurrentHashMap<>();
-        LongAdder retries = new LongAdder();
-        LongAdder requests = new LongAdder();
-        LongAdder acknowledged = new LongAdder();
+        LoadGenerator.Tally tally = new LoadGenerator.Tally();
         long start = System.nanoTime();
         LoadGenerator.shards(senders, (sender, http) -> {
-                    for (int from = 0; from < longest; from += perSeries) {
-                        for (int g = sender; g < groups; g += senders) {
-                            WriteRequest.Builder request = WriteRequest.newBuilder();
-                            int samples = 0;
-                            for (Series one : series.subList(g * perRequest, Math.min(series.size(), (g + 1) * perRequest))) {
-                                TimeSeries.Builder ts = TimeSeries.newBuilder().addAllLabels(one.labels());
-                                for (int i = from; i < Math.min(from + perSeries, one.times().length); i++) {
-                                    ts.addSamples(Sample.newBuilder().setTimestamp(one.times()[i]).setValue(one.values()[i]));
-                                }
-                                if (ts.getSamplesCount() > 0) {
-                                    request.addTimeseries(ts);
-                                    samples += ts.getSamplesCount();
-                                }
-                            }
-                            if (samples == 0) {
-                                continue;
-                            }
-                            LoadGenerator.post(http, uri, "prom2pg", SnappyDataFormat.compress(request.build().toByteArray()),
-                                    latency, codes, retries);
-                            requests.increment();
-                            acknowledged.add(samples);
+            for (int from = 0; from < longest; from += perSeries) {
+                for (int g = sender; g < groups; g += senders) {
+                    WriteRequest.Builder request = WriteRequest.newBuilder();
+                    int samples = 0;
+                    for (Series one : series.subList(g * perRequest, Math.min(series.size(), (g + 1) * perRequest))) {
+                        TimeSeries.Builder ts = TimeSeries.newBuilder().addAllLabels(one.labels());
+                        for (int i = from; i < Math.min(from + perSeries, one.times().length); i++) {
+                            ts.addSamples(Sample.newBuilder().setTimestamp(one.times()[i]).setValue(one.values()[i]));
+                        }
+                        if (ts.getSamplesCount() > 0) {
+                            request.addTimeseries(ts);
+                            samples += ts.getSamplesCount();
                         }
                     }
+                    if (samples > 0) {
+                        LoadGenerator.post(http, uri, "prom2pg", SnappyDataFormat.compress(request.build().toByteArray()),
+                                samples, tally);
+                    }
+                }
+            }
         });
         double seconds = (System.nanoTime() - start) / 1e9;
-        Map<Integer, Long> statusCodes = new TreeMap<>();
-        codes.forEach((code, n) -> statusCodes.put(code, n.sum()));
+        long acknowledged = tally.acknowledged.sum();
         System.out.printf("week: %,d samples acknowledged in %.1f s = %,.0f samples/s (requests built while sending);"
                 + " requests %,d, retries %,d, latency p50 %.0f ms, p99 %.0f ms; status %s%n",
-                acknowledged.sum(), seconds, acknowledged.sum() / seconds, requests.sum(), retries.sum(),
-                latency.getValueAtPercentile(50) / 1e6, latency.getValueAtPercentile(99) / 1e6, statusCodes);
-        if (acknowledged.sum() != total) {
-            throw new IllegalStateException(acknowledged.sum() + " samples acknowledged of " + total);
+                acknowledged, seconds, acknowledged / seconds, tally.requests.sum(), tally.retries.sum(),
+                tally.latencyMillis(50), tally.latencyMillis(99), tally.statusCodes());
+        if (acknowledged != total) {
+            throw new IllegalStateException(acknowledged + " samples acknowledged of " + total);
         }
     }
 
